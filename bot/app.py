@@ -1,0 +1,84 @@
+"""The aiohttp application: routes plus one cleanup context that owns every shared resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from bot import health, keys, webhook
+from bot.clock import Clock
+from bot.config import Config
+from bot.graph import GraphClient
+from bot.metrics import Metrics
+from bot.pipeline import Pipeline
+from bot.sender import GraphTransport, Transport
+from bot.tenants import business_profiles, sync_tenants
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+WORKERS: web.AppKey[bool] = web.AppKey("workers")
+
+
+def open_database(config: Config) -> Database:
+    return Database(
+        config.database.url,
+        schema=config.database.postgres_schema,
+        synchronous=config.database.sqlite_synchronous,
+    )
+
+
+def create_app(config: Config, *, clock: Clock | None = None, workers: bool = True) -> web.Application:
+    """`workers=False` stores deliveries without handling them (tests of crash recovery use it)."""
+    app = web.Application(client_max_size=webhook.MAX_BODY)
+    app[keys.CONFIG] = config
+    app[keys.CLOCK] = clock or Clock()
+    app[keys.METRICS] = Metrics()
+    app[WORKERS] = workers
+    app.add_routes(webhook.routes)
+    app.add_routes(health.routes)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    config, clock = app[keys.CONFIG], app[keys.CLOCK]
+    db = open_database(config)
+    try:
+        await upgrade(db)
+        directory = await sync_tenants(db, config, clock)
+    except BaseException:
+        await db.dispose()
+        raise
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max(config.sender.concurrency, 10), ttl_dns_cache=300),
+        raise_for_status=False,
+    )
+    graph = GraphClient(
+        http, config.meta.graph_api_url, config.meta.graph_api_version, config.sender.timeout_seconds
+    )
+    transport = GraphTransport(graph)
+    transports: dict[int, Transport] = {c.id: transport for c in directory if c.transport == "graph"}
+    pipeline = Pipeline(
+        db, config, clock, app[keys.METRICS], directory, business_profiles(config), transports
+    )
+    app[keys.DATABASE] = db
+    app[keys.DIRECTORY] = directory
+    app[keys.PIPELINE] = pipeline
+    await pipeline.start(workers=app[WORKERS])
+    log.info(
+        "event=app.started businesses=%d channels=%d database=%s",
+        len(config.businesses),
+        len(transports),
+        db.dialect,
+    )
+    try:
+        yield
+    finally:
+        await pipeline.stop()
+        await http.close()
+        await db.dispose()

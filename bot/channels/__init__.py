@@ -1,0 +1,28 @@
+"""Channel adapters behind one door: platform JSON in, Replies out. Nothing else touches platform JSON."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from bot.channels import whatsapp
+from bot.channels.directory import ChannelDirectory, ChannelInfo
+from bot.channels.parsing import Parsed
+from flows.messages import ChannelKind, Sender
+
+# Webhook `object` -> the adapter that reads it.
+BY_OBJECT: dict[str, ModuleType] = {whatsapp.OBJECT: whatsapp}
+BY_KIND: dict[str, ModuleType] = {ChannelKind.WHATSAPP: whatsapp}
+
+
+def adapter_for(kind: ChannelKind | str) -> ModuleType:
+    try:
+        return BY_KIND[kind]
+    except KeyError:
+        raise LookupError(f"no adapter for channel kind {kind!r}") from None
+
+
+def recipient_for(kind: ChannelKind | str, sender: Sender) -> str:
+    return adapter_for(kind).recipient(sender)
+
+
+__all__ = ["BY_OBJECT", "ChannelDirectory", "ChannelInfo", "Parsed", "adapter_for", "recipient_for"]

@@ -1,0 +1,59 @@
+"""Defensive reading of untrusted platform JSON, shared by the channel adapters."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows.messages import InboundMessage, StatusUpdate
+
+log = logging.getLogger(__name__)
+
+# Longer client texts are cut: nobody types 100 kB into a chat, and we never store what we cannot show.
+MAX_TEXT = 4096
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def clip_text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    text = as_str(value)
+    if text is None:
+        return None
+    text = text.replace("\x00", "")
+    return text[:limit]
+
+
+@dataclass
+class Parsed:
+    """What came out of one delivery: the items to store and counts of what was dropped (and why)."""
+
+    items: list[InboundMessage | StatusUpdate] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def drop(self, reason: str) -> None:
+        self.dropped[reason[:60]] += 1
+
+    def guard(self, build: Callable[[], InboundMessage | StatusUpdate], what: str) -> None:
+        """Build one item; a malformed one is counted and logged (without its content), never raised."""
+        try:
+            self.items.append(build())
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
+            self.drop(f"malformed_{what}")
+            log.info("event=webhook.item_dropped what=%s error=%s", what, type(err).__name__)

@@ -1,0 +1,411 @@
+"""The TOML config: validated models, secrets from the environment, and the demo config."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `problems` holds one "key.path: message" line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_duration(value: str) -> timedelta:
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f'"{value}" is not a duration like "2h", "30m", "60d"')
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _check_range(value: str) -> str:
+    match = _RANGE.match(value)
+    if not match:
+        raise ValueError(f'"{value}" is not HH:MM-HH:MM')
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if end > 24 * 60:
+        raise ValueError(f'"{value}" ends after 24:00')
+    if end <= start:
+        raise ValueError(f'"{value}" ends before it starts')
+    return value
+
+
+Duration = Annotated[str, Field(description="a duration with a unit: s, m, h or d")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    secret_key: str = ""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite+aiosqlite:///jola-data/jola.db"
+    # SQLite: FULL syncs the WAL at every commit (safe against power loss); NORMAL only at checkpoints.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    postgres_schema: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(f'"{value}" is not a sqlite+aiosqlite:// or postgresql+asyncpg:// database URL')
+        return value
+
+
+class MetaConfig(_Section):
+    app_secret: str = ""
+    verify_token: str = ""
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v23.0"
+    app_id: str = ""
+    oauth_redirect_url: str = ""
+
+    @field_validator("graph_api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError(f'"{value}" is not a Graph API version like "v23.0"')
+        return value
+
+    @field_validator("graph_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f'"{value}" is not an http(s) URL')
+        return value.rstrip("/")
+
+
+class DispatchConfig(_Section):
+    batch_size: int = Field(100, ge=1, le=1000)
+    poll_seconds: float = Field(1.0, gt=0)
+    workers: int = Field(0, ge=0, le=64, description="0: 1 on SQLite, 4 on PostgreSQL")
+    max_attempts: int = Field(3, ge=1)
+
+
+class SenderConfig(_Section):
+    concurrency: int = Field(64, ge=1, le=1000)
+    batch_size: int = Field(200, ge=1, le=2000)
+    poll_seconds: float = Field(1.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(600.0, gt=0)
+    timeout_seconds: float = Field(20.0, gt=0)
+
+
+class BookingConfig(_Section):
+    slot_step_minutes: int = Field(15, ge=5, le=240)
+    buffer_minutes: int = Field(0, ge=0, le=240)
+    min_notice: Duration = "2h"
+    max_ahead: Duration = "60d"
+
+    @field_validator("min_notice", "max_ahead")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class RemindersConfig(_Section):
+    lead_times: list[Duration] = Field(default_factory=lambda: ["24h", "2h"])
+    quiet_hours: list[str] = Field(default_factory=lambda: ["21:00-08:00"])
+    whatsapp_template: str = "appointment_reminder"
+    template_language: str = "en"
+
+    @field_validator("lead_times")
+    @classmethod
+    def _durations(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_duration(item)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: list[str]) -> list[str]:
+        # Quiet hours may wrap midnight ("21:00-08:00"), so only the shape is checked here.
+        for item in value:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", item):
+                raise ValueError(f'"{item}" is not HH:MM-HH:MM')
+        return value
+
+
+class RepliesConfig(_Section):
+    greeting: str | None = None
+    away: str | None = None
+
+
+class FaqConfig(_Section):
+    keywords: list[str] = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
+class ServiceConfig(_Section):
+    id: str = Field(pattern=_SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    duration_minutes: int = Field(ge=5, le=24 * 60)
+
+
+class ChannelConfig(_Section):
+    kind: Literal["whatsapp", "messenger", "instagram"]
+    phone_number_id: str | None = None
+    page_id: str | None = None
+    account_id: str | None = None
+    access_token: str = ""
+
+    @model_validator(mode="after")
+    def _asset_id(self) -> ChannelConfig:
+        field = {"whatsapp": "phone_number_id", "messenger": "page_id", "instagram": "account_id"}[self.kind]
+        if not getattr(self, field):
+            raise ValueError(f'a {self.kind} channel needs "{field}"')
+        return self
+
+    @property
+    def external_id(self) -> str:
+        return str(self.phone_number_id or self.page_id or self.account_id)
+
+
+class BusinessConfig(_Section):
+    id: str = Field(pattern=_SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "Europe/Copenhagen"
+    locale: Literal["en", "da"] = "en"
+    api_token: str = ""
+    hours: dict[str, list[str]] = Field(default_factory=dict)
+    booking: BookingConfig = Field(default_factory=BookingConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    replies: RepliesConfig = Field(default_factory=RepliesConfig)
+    faq: list[FaqConfig] = Field(default_factory=list)
+    services: list[ServiceConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'"{value}" is not an IANA time zone like "Europe/Copenhagen"') from None
+        return value
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        problems = []
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                problems.append(f'{day}: "{day}" is not a weekday ({", ".join(WEEKDAYS)})')
+                continue
+            for item in [ranges] if isinstance(ranges, str) else ranges:
+                try:
+                    _check_range(str(item))
+                except ValueError as err:
+                    problems.append(f"{day}: {err}")
+        if problems:
+            raise ValueError(" | ".join(problems))
+        return {day: [ranges] if isinstance(ranges, str) else ranges for day, ranges in value.items()}
+
+    @model_validator(mode="after")
+    def _unique_services(self) -> BusinessConfig:
+        ids = [service.id for service in self.services]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"service ids must be unique: {', '.join(duplicates)}")
+        return self
+
+
+class Config(_Section):
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    meta: MetaConfig = Field(default_factory=MetaConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    sender: SenderConfig = Field(default_factory=SenderConfig)
+    businesses: list[BusinessConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        ids = [b.id for b in self.businesses]
+        if len(ids) != len(set(ids)):
+            raise ValueError("business ids must be unique")
+        assets = [(c.kind, c.external_id) for b in self.businesses for c in b.channels]
+        if len(assets) != len(set(assets)):
+            raise ValueError("a channel (kind and id) may belong to one business only")
+        return self
+
+    def business(self, business_id: str) -> BusinessConfig:
+        for business in self.businesses:
+            if business.id == business_id:
+                return business
+        raise KeyError(business_id)
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith(("function-after", "function-before", "function-plain")):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _problems(error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        path = _key_path(tuple(item["loc"]))
+        if item["type"] == "extra_forbidden":
+            message = "is not a known key"
+        if " | " in message and path.endswith(".hours"):
+            lines.extend(f"{path}.{part}" for part in message.split(" | "))
+            continue
+        if path.endswith(".hours") and ": " in message and message.split(":")[0] in WEEKDAYS:
+            lines.append(f"{path}.{message}")
+            continue
+        lines.append(f"{path}: {message}")
+    return lines
+
+
+def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
+    """Secrets may live in the environment rather than the file: JOLA_<SECTION>_<KEY> and the like."""
+    for section, keys in {
+        "server": ("secret_key",),
+        "database": ("url",),
+        "meta": ("app_secret", "verify_token", "app_id", "graph_api_url"),
+    }.items():
+        for key in keys:
+            value = environ.get(f"JOLA_{section.upper()}_{key.upper()}")
+            if value:
+                data.setdefault(section, {})[key] = value
+    for business in data.get("businesses") or []:
+        if not isinstance(business, dict):
+            continue
+        slug = re.sub(r"[^A-Z0-9]", "_", str(business.get("id", "")).upper())
+        token = environ.get(f"JOLA_BUSINESS_{slug}_API_TOKEN")
+        if token:
+            business["api_token"] = token
+        for channel in business.get("channels") or []:
+            if not isinstance(channel, dict):
+                continue
+            asset = channel.get("phone_number_id") or channel.get("page_id") or channel.get("account_id")
+            token = environ.get(f"JOLA_CHANNEL_{asset}_ACCESS_TOKEN")
+            if token:
+                channel["access_token"] = token
+
+
+def parse_config(data: dict[str, Any], environ: dict[str, str] | None = None) -> Config:
+    _apply_environment(data, dict(os.environ) if environ is None else environ)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_problems(err)) from None
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"]) from None
+    except OSError as err:
+        raise ConfigError([f"{path}: cannot be read ({err.strerror})"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"{path}: is not valid TOML ({err})"]) from None
+    return parse_config(data, environ)
+
+
+def find_config_path(explicit: str | None, environ: dict[str, str] | None = None) -> Path | None:
+    """--config, then $JOLA_CONFIG, then ./jola.toml; None means the demo business."""
+    environ = dict(os.environ) if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if environ.get("JOLA_CONFIG"):
+        return Path(environ["JOLA_CONFIG"])
+    if Path("jola.toml").exists():
+        return Path("jola.toml")
+    return None
+
+
+DEMO_DIR = Path("jola-data")
+
+
+def demo_config(data_dir: Path = DEMO_DIR) -> Config:
+    """A clinic to talk to in the first minute: SQLite under ./jola-data, secrets made once and kept there."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secrets_file = data_dir / "demo-secrets.toml"
+    if secrets_file.exists():
+        kept = tomllib.loads(secrets_file.read_text())
+    else:
+        kept = {
+            "secret_key": secrets.token_urlsafe(32),
+            "app_secret": secrets.token_hex(16),
+            "verify_token": secrets.token_urlsafe(16),
+            "api_token": secrets.token_urlsafe(24),
+        }
+        secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
+        secrets_file.chmod(0o600)
+    weekdays = ["08:00-12:00", "13:00-17:00"]
+    return parse_config(
+        {
+            "server": {"secret_key": kept["secret_key"]},
+            "database": {"url": f"sqlite+aiosqlite:///{(data_dir / 'jola.db').as_posix()}"},
+            "meta": {"app_secret": kept["app_secret"], "verify_token": kept["verify_token"]},
+            "businesses": [
+                {
+                    "id": "harbour-clinic",
+                    "name": "Harbour Clinic",
+                    "timezone": "Europe/Copenhagen",
+                    "locale": "en",
+                    "api_token": kept["api_token"],
+                    "hours": {day: weekdays for day in WEEKDAYS[:5]} | {"sat": ["10:00-14:00"]},
+                    "services": [
+                        {"id": "massage", "name": "Massage", "duration_minutes": 60},
+                        {"id": "physio-first", "name": "Physiotherapy, first visit", "duration_minutes": 45},
+                        {
+                            "id": "physio-follow-up",
+                            "name": "Physiotherapy, follow-up",
+                            "duration_minutes": 30,
+                        },
+                    ],
+                    "faq": [
+                        {
+                            "keywords": ["parking", "parkering"],
+                            "answer": "There is free parking behind the clinic.",
+                        }
+                    ],
+                    "channels": [{"kind": "whatsapp", "phone_number_id": "100000000000002"}],
+                }
+            ],
+        },
+        environ={},
+    )

@@ -1,0 +1,45 @@
+"""Prometheus metrics, one registry per app (no process globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.deliveries = Counter(
+            "jola_webhook_deliveries", "Webhook POSTs by outcome", ["object", "outcome"], registry=r
+        )
+        self.items = Counter(
+            "jola_inbound_items", "Messages and statuses in deliveries", ["kind", "outcome"], registry=r
+        )
+        self.ack_latency = Histogram(
+            "jola_webhook_ack_seconds",
+            "Time from request to 200 (stored durably)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.dispatched = Counter("jola_dispatched_events", "Inbox events handled", ["outcome"], registry=r)
+        self.dispatch_latency = Histogram(
+            "jola_dispatch_latency_seconds",
+            "Time from storing a delivery to handling it",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.replies = Counter(
+            "jola_replies_sent", "Outbound messages accepted by the platform", ["channel"], registry=r
+        )
+        self.send_failures = Counter(
+            "jola_send_failures",
+            "Outbound sends that failed, by error class",
+            ["reason", "final"],
+            registry=r,
+        )
+        self.outbox_pending = Gauge("jola_outbox_claimed", "Rows claimed by the last sender pass", registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

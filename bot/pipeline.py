@@ -1,0 +1,105 @@
+"""The background half of a process: inbox writer → dispatcher → sender, plus housekeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from bot.channels.directory import ChannelDirectory
+from bot.clock import Clock
+from bot.config import Config
+from bot.dispatch import Dispatcher
+from bot.handling import Handler
+from bot.inbox import InboxWriter
+from bot.metrics import Metrics
+from bot.sender import Sender, Transport
+from flows.context import BusinessProfile
+from storage.db import Database
+from storage.inbox import purge_before
+
+log = logging.getLogger(__name__)
+
+# Meta retries a delivery for up to 7 days; keep its key a day longer than that.
+DEDUPE_KEEP = timedelta(days=8)
+HOUSEKEEPING_EVERY = 3600.0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        db: Database,
+        config: Config,
+        clock: Clock,
+        metrics: Metrics,
+        directory: ChannelDirectory,
+        profiles: dict[str, BusinessProfile],
+        transports: dict[int, Transport],
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.handler = Handler(directory, profiles, clock)
+        workers = config.dispatch.workers or (1 if db.is_sqlite else 4)
+        self.sender = Sender(
+            db,
+            directory,
+            transports,
+            clock,
+            metrics,
+            concurrency=config.sender.concurrency,
+            batch_size=config.sender.batch_size,
+            poll_seconds=config.sender.poll_seconds,
+            max_attempts=config.sender.max_attempts,
+            retry_base=config.sender.retry_base_seconds,
+            retry_max=config.sender.retry_max_seconds,
+            timeout=config.sender.timeout_seconds,
+        )
+        self.dispatcher = Dispatcher(
+            db,
+            self.handler,
+            clock,
+            metrics,
+            batch_size=config.dispatch.batch_size,
+            poll_seconds=config.dispatch.poll_seconds,
+            max_attempts=config.dispatch.max_attempts,
+            workers=workers,
+            on_handled=self.sender.wake,
+        )
+        self.inbox = InboxWriter(db, clock, on_stored=self.dispatcher.wake)
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    async def start(self, *, workers: bool = True) -> None:
+        self.inbox.start()
+        if workers:
+            self.dispatcher.start()
+            self.sender.start()
+            self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+
+    async def stop(self) -> None:
+        await self.inbox.stop()
+        if self._housekeeping:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        await self.dispatcher.stop()
+        await self.sender.stop()
+
+    async def settle(self) -> None:
+        """Wait until every stored delivery is handled and every due reply sent (tests, terminal chat)."""
+        while True:
+            await self.dispatcher.wait_idle()
+            await self.sender.wait_idle()
+            if self.dispatcher.idle and self.sender.idle:
+                return
+
+    async def _keep_house(self) -> None:
+        while True:
+            try:
+                async with self.db.write() as session:
+                    purged = await purge_before(session, self.clock.now() - DEDUPE_KEEP)
+                if purged:
+                    log.info("event=housekeeping.purged_inbox rows=%d", purged)
+            except Exception as err:
+                log.error("event=housekeeping.failed error=%s", type(err).__name__)
+            await asyncio.sleep(HOUSEKEEPING_EVERY)

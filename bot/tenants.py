@@ -1,0 +1,103 @@
+"""Config → database: businesses, services and channels are upserted at start; profiles for the flows."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.channels.directory import ChannelDirectory, ChannelInfo
+from bot.clock import Clock
+from bot.config import Config
+from flows.context import BusinessProfile, ServiceInfo
+from flows.messages import ChannelKind
+from storage.db import Database
+from storage.models import Business, Channel, Service
+
+
+async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDirectory:
+    """Make the database match the config's businesses; returns where each channel's deliveries belong."""
+    now = clock.now()
+    directory = ChannelDirectory()
+    async with db.write() as session:
+        for b in config.businesses:
+            business = await session.get(Business, b.id)
+            if business is None:
+                business = Business(
+                    id=b.id, created_at=now, name=b.name, timezone=b.timezone, locale=b.locale
+                )
+                session.add(business)
+            business.name, business.timezone, business.locale = b.name, b.timezone, b.locale
+            await session.flush()
+            existing = {
+                s.key: s for s in (await session.scalars(select(Service).where(Service.business_id == b.id)))
+            }
+            for position, s in enumerate(b.services):
+                service = existing.pop(s.id, None) or Service(business_id=b.id, key=s.id)
+                service.name, service.duration_minutes = s.name, s.duration_minutes
+                service.position, service.active = position, True
+                session.add(service)
+            for stale in existing.values():
+                stale.active = False  # appointments still point at it; it is just no longer offered
+            for c in b.channels:
+                channel = (
+                    await session.scalars(
+                        select(Channel).where(Channel.kind == c.kind, Channel.external_id == c.external_id)
+                    )
+                ).first()
+                if channel is None:
+                    channel = Channel(kind=c.kind, external_id=c.external_id, created_at=now)
+                    session.add(channel)
+                channel.business_id, channel.transport, channel.active = b.id, "graph", True
+                await session.flush()
+                directory.add(
+                    ChannelInfo(
+                        id=channel.id,
+                        business_id=b.id,
+                        kind=ChannelKind(c.kind),
+                        external_id=c.external_id,
+                        access_token=c.access_token,
+                    )
+                )
+    return directory
+
+
+async def local_channel(db: Database, business_id: str, kind: str, clock: Clock) -> ChannelInfo:
+    """A channel that lives in this terminal (jola chat): same pipeline, no Graph API behind it."""
+    external_id = f"terminal:{business_id}:{kind}"
+    async with db.write() as session:
+        channel = (
+            await session.scalars(
+                select(Channel).where(Channel.kind == kind, Channel.external_id == external_id)
+            )
+        ).first()
+        if channel is None:
+            channel = Channel(
+                kind=kind,
+                external_id=external_id,
+                business_id=business_id,
+                transport="terminal",
+                active=True,
+                created_at=clock.now(),
+            )
+            session.add(channel)
+            await session.flush()
+        return ChannelInfo(
+            id=channel.id,
+            business_id=business_id,
+            kind=ChannelKind(kind),
+            external_id=external_id,
+            transport="terminal",
+        )
+
+
+def business_profiles(config: Config) -> dict[str, BusinessProfile]:
+    return {
+        b.id: BusinessProfile(
+            id=b.id,
+            name=b.name,
+            locale=b.locale,
+            timezone=b.timezone,
+            greeting=b.replies.greeting,
+            services=tuple(ServiceInfo(s.id, s.name, s.duration_minutes) for s in b.services),
+        )
+        for b in config.businesses
+    }

@@ -1,0 +1,1 @@
+"""Conversation logic: the flow state machines, reading client text, and the replies they send."""

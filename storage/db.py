@@ -1,0 +1,115 @@
+"""Engine and transactions: one place that knows how SQLite and PostgreSQL differ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or opened; raised at the boundary with a readable message."""
+
+
+class Database:
+    """Owns the async engine and hands out read and write transactions.
+
+    On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` (the database write lock, which also
+    orders writers across processes) and, inside one process, writers queue on an asyncio lock instead of
+    spinning in SQLite's busy handler. On PostgreSQL writers run in parallel and order themselves with
+    row locks and advisory locks (`try_lock`).
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None, synchronous: str = "NORMAL") -> None:
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.schema = schema
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            database = self.url.database or ""
+            if database and database != ":memory:":
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        elif schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, synchronous)
+        self._writer_engine = self.engine.execution_options(jola_write=True)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self._writer_engine, expire_on_commit=False)
+        self._write_gate = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads; never holds the write lock."""
+        async with self._sessions() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction, committed on success and rolled back on error."""
+        gate = self._write_gate or contextlib.nullcontext()
+        async with gate, self._write_sessions() as session, session.begin():
+            yield session
+
+    async def try_lock(self, session: AsyncSession, key: str) -> bool:
+        """Take a transaction-scoped lock on `key`; False when another process holds it.
+
+        SQLite needs none: the write transaction already holds the database lock.
+        """
+        if self.is_sqlite:
+            return True
+        result = await session.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+        )
+        return bool(result.scalar())
+
+    def insert_ignoring_duplicates(self, table: Table) -> Any:
+        """INSERT ... ON CONFLICT DO NOTHING, in this backend's dialect."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table).on_conflict_do_nothing()
+
+    async def ping(self) -> None:
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (needed for BEGIN IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("jola_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")

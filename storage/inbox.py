@@ -1,0 +1,108 @@
+"""The durable inbox: store deliveries once, hand them out per conversation in arrival order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import InboundEvent
+
+EVENTS = InboundEvent.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    provider_key: str
+    business_id: str | None
+    channel_id: int | None
+    conversation_key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+async def store_events(
+    db: Database, session: AsyncSession, events: list[NewEvent], now: datetime
+) -> set[str]:
+    """Insert what is new; returns the provider keys that were stored (duplicates are skipped atomically)."""
+    if not events:
+        return set()
+    rows = [
+        {
+            "provider_key": e.provider_key,
+            "business_id": e.business_id,
+            "channel_id": e.channel_id,
+            "conversation_key": e.conversation_key,
+            "kind": e.kind,
+            "payload": e.payload,
+            "state": "pending",
+            "attempts": 0,
+            "received_at": now,
+        }
+        for e in events
+    ]
+    statement = db.insert_ignoring_duplicates(EVENTS).values(rows).returning(EVENTS.c.provider_key)
+    result = await session.execute(statement)
+    return {row[0] for row in result}
+
+
+async def pending_conversations(session: AsyncSession, limit: int) -> list[str]:
+    """Conversation keys with work waiting, oldest first."""
+    result = await session.execute(
+        select(EVENTS.c.id, EVENTS.c.conversation_key)
+        .where(EVENTS.c.state == "pending")
+        .order_by(EVENTS.c.id)
+        .limit(limit)
+    )
+    keys: dict[str, None] = {}
+    for _id, key in result:
+        keys.setdefault(key, None)
+    return list(keys)
+
+
+async def pending_events(session: AsyncSession, keys: list[str], limit: int) -> list[InboundEvent]:
+    result = await session.execute(
+        select(InboundEvent)
+        .where(InboundEvent.state == "pending", InboundEvent.conversation_key.in_(keys))
+        .order_by(InboundEvent.id)
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def finish(session: AsyncSession, event_ids: list[int], now: datetime) -> None:
+    """Done: keep the key for deduplication, drop the payload (it holds personal data)."""
+    if event_ids:
+        await session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(event_ids))
+            .values(state="done", payload=None, processed_at=now)
+        )
+
+
+async def record_failure(
+    session: AsyncSession, event_id: int, error: str, give_up: bool, now: datetime
+) -> None:
+    values: dict[str, Any] = {"attempts": EVENTS.c.attempts + 1, "error": error[:200]}
+    if give_up:
+        values.update(state="failed", processed_at=now)
+    await session.execute(update(EVENTS).where(EVENTS.c.id == event_id).values(**values))
+
+
+async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Forget handled deliveries once Meta can no longer retry them (it retries for up to 7 days)."""
+    result = await session.execute(
+        delete(EVENTS).where(EVENTS.c.state != "pending", EVENTS.c.received_at < cutoff)
+    )
+    return result.rowcount or 0
+
+
+async def count_pending(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    result = await session.execute(select(func.count()).where(EVENTS.c.state == "pending"))
+    return int(result.scalar() or 0)

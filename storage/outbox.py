@@ -1,0 +1,224 @@
+"""The outbox: replies are written with the state change that caused them, and sent after the commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import Database
+from storage.models import Message, Outbox
+
+OUTBOX = Outbox.__table__
+MESSAGES = Message.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    conversation_id: int
+    channel_id: int
+    message_id: int | None
+    recipient: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    business_id: str,
+    conversation_id: int,
+    channel_id: int,
+    message: Message | None,
+    recipient: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> Outbox:
+    row = Outbox(
+        business_id=business_id,
+        conversation_id=conversation_id,
+        channel_id=channel_id,
+        message_id=message.id if message is not None else None,
+        recipient=recipient,
+        payload=payload,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def claim(
+    db: Database,
+    session: AsyncSession,
+    *,
+    channel_ids: list[int],
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+) -> list[Claimed]:
+    """Claim due rows, per conversation in order: a conversation whose oldest open row is not due, or is
+    being sent by someone else, waits, so its replies never overtake each other."""
+    query = (
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.conversation_id,
+            OUTBOX.c.state,
+            OUTBOX.c.next_attempt_at,
+            OUTBOX.c.claimed_until,
+        )
+        .where(OUTBOX.c.state.in_(("pending", "sending")), OUTBOX.c.channel_id.in_(channel_ids))
+        .order_by(OUTBOX.c.id)
+        .limit(limit * 4)
+    )
+    if not db.is_sqlite:
+        query = query.with_for_update(skip_locked=True)
+    rows = (await session.execute(query)).all()
+    blocked: set[int] = set()
+    chosen: list[int] = []
+    for row_id, conversation_id, state, next_attempt_at, claimed_until in rows:
+        if conversation_id in blocked:
+            continue
+        busy = state == "sending" and claimed_until is not None and _aware(claimed_until) > now
+        if busy or _aware(next_attempt_at) > now:
+            blocked.add(conversation_id)
+            continue
+        chosen.append(row_id)
+        if len(chosen) >= limit:
+            break
+    if not chosen:
+        return []
+    await session.execute(
+        update(OUTBOX).where(OUTBOX.c.id.in_(chosen)).values(state="sending", claimed_until=now + lease)
+    )
+    result = await session.execute(
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.conversation_id,
+            OUTBOX.c.channel_id,
+            OUTBOX.c.message_id,
+            OUTBOX.c.recipient,
+            OUTBOX.c.payload,
+            OUTBOX.c.attempts,
+        )
+        .where(OUTBOX.c.id.in_(chosen))
+        .order_by(OUTBOX.c.id)
+    )
+    return [Claimed(*row) for row in result]
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed row."""
+
+    row_id: int
+    message_id: int | None
+    sent: bool = False
+    platform_message_id: str | None = None
+    error: str | None = None
+    error_code: int | None = None
+    retry_at: datetime | None = None  # None with an error: gave up
+    released: bool = False  # not tried (an earlier reply of the conversation failed): back to pending
+
+
+async def record(session: AsyncSession, outcomes: list[Outcome], now: datetime) -> None:
+    for outcome in outcomes:
+        if outcome.released:
+            await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outcome.row_id)
+                .values(state="pending", claimed_until=None)
+            )
+        elif outcome.sent:
+            await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outcome.row_id)
+                .values(
+                    state="sent",
+                    sent_at=now,
+                    attempts=OUTBOX.c.attempts + 1,
+                    claimed_until=None,
+                    last_error=None,
+                )
+            )
+            if outcome.message_id is not None:
+                await session.execute(
+                    update(MESSAGES)
+                    .where(MESSAGES.c.id == outcome.message_id, MESSAGES.c.status == "queued")
+                    .values(
+                        status="sent",
+                        status_at=now,
+                        platform_message_id=func.coalesce(
+                            outcome.platform_message_id, MESSAGES.c.platform_message_id
+                        ),
+                    )
+                )
+        elif outcome.retry_at is not None:
+            await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outcome.row_id)
+                .values(
+                    state="pending",
+                    attempts=OUTBOX.c.attempts + 1,
+                    next_attempt_at=outcome.retry_at,
+                    claimed_until=None,
+                    last_error=(outcome.error or "")[:300],
+                )
+            )
+        else:
+            await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outcome.row_id)
+                .values(
+                    state="failed",
+                    attempts=OUTBOX.c.attempts + 1,
+                    claimed_until=None,
+                    last_error=(outcome.error or "")[:300],
+                )
+            )
+            if outcome.message_id is not None:
+                await session.execute(
+                    update(MESSAGES)
+                    .where(MESSAGES.c.id == outcome.message_id)
+                    .values(
+                        status="failed",
+                        status_at=now,
+                        error_code=outcome.error_code,
+                        error_title=(outcome.error or "")[:300],
+                    )
+                )
+
+
+async def has_due_work(session: AsyncSession, channel_ids: list[int], now: datetime) -> datetime | None:
+    """When the next pending row falls due (None: nothing pending)."""
+    result = await session.execute(
+        select(func.min(OUTBOX.c.next_attempt_at)).where(
+            OUTBOX.c.state == "pending", OUTBOX.c.channel_id.in_(channel_ids)
+        )
+    )
+    value = result.scalar()
+    return _aware(value) if value is not None else None
+
+
+async def expired_leases(session: AsyncSession, now: datetime) -> int:
+    """Rows left 'sending' by a process that died go back to pending."""
+    result = await session.execute(
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.state == "sending", or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
+        )
+        .values(state="pending", claimed_until=None)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,1 @@
+"""Shared test helpers: the fake Graph API server, payload builders, a settable clock."""
