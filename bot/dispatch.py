@@ -48,6 +48,8 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._active = 0  # workers inside a pass
+        # Each process handles the channels it serves (jola chat's terminal channel is not jola serve's).
+        self._channel_ids = [channel.id for channel in handler.directory]
 
     def wake(self) -> None:
         self._idle.clear()
@@ -99,7 +101,7 @@ class Dispatcher:
         latencies: list[float] = []
         failures = 0
         async with self._db.write() as session:
-            keys = await pending_conversations(session, self._batch_size)
+            keys = await pending_conversations(session, self._channel_ids, self._batch_size)
             if not keys:
                 return 0
             mine = [k for k in keys if await self._db.try_lock(session, k)]

@@ -50,11 +50,11 @@ async def store_events(
     return {row[0] for row in result}
 
 
-async def pending_conversations(session: AsyncSession, limit: int) -> list[str]:
-    """Conversation keys with work waiting, oldest first."""
+async def pending_conversations(session: AsyncSession, channel_ids: list[int], limit: int) -> list[str]:
+    """Conversation keys with work waiting on these channels, oldest first."""
     result = await session.execute(
         select(EVENTS.c.id, EVENTS.c.conversation_key)
-        .where(EVENTS.c.state == "pending")
+        .where(EVENTS.c.state == "pending", EVENTS.c.channel_id.in_(channel_ids))
         .order_by(EVENTS.c.id)
         .limit(limit)
     )

@@ -22,7 +22,8 @@ def adapter_for(kind: ChannelKind | str) -> ModuleType:
 
 
 def recipient_for(kind: ChannelKind | str, sender: Sender) -> str:
-    return adapter_for(kind).recipient(sender)
+    adapter = BY_KIND.get(kind)
+    return adapter.recipient(sender) if adapter else sender.key
 
 
 __all__ = ["BY_OBJECT", "ChannelDirectory", "ChannelInfo", "Parsed", "adapter_for", "recipient_for"]

@@ -1,0 +1,113 @@
+"""The `jola` command: serve, check-config, chat. Bad input ends in one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, demo_config, find_config_path, load_config
+
+log = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """Something the user can fix; printed as one line, no traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jola", description="Jola: a conversational booking agent.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the webhook, API and background workers")
+    serve.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+
+    check = commands.add_parser("check-config", help="validate a config file and list every problem")
+    check.add_argument("file", metavar="FILE")
+
+    chat = commands.add_parser("chat", help="talk to the bot as a client, in this terminal")
+    chat.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    chat.add_argument("--channel", choices=["whatsapp", "messenger", "instagram"], default="whatsapp")
+    chat.add_argument(
+        "--as", dest="as_id", metavar="PHONE_OR_ID", help="who you are (default: a test client)"
+    )
+    chat.add_argument("--business", metavar="ID", help="which business to talk to (default: the first)")
+    return parser
+
+
+def _config(path_arg: str | None, *, announce: bool) -> Config:
+    path = find_config_path(path_arg)
+    if path is not None:
+        return load_config(path)
+    config = demo_config()
+    if announce:
+        print(
+            "No config given (--config, $JOLA_CONFIG or ./jola.toml): running the demo business "
+            f'"{config.businesses[0].name}" on SQLite in ./jola-data/.',
+            flush=True,
+        )
+    return config
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        load_config(args.file)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.logs import setup_logging
+    from bot.serve import serve
+
+    config = _config(args.config, announce=True)
+    setup_logging(config.server.log_level)
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    asyncio.run(serve(config, host, port))
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.chat import chat
+    from bot.logs import setup_logging
+
+    config = _config(args.config, announce=False)
+    setup_logging("error")
+    asyncio.run(chat(config, channel=args.channel, as_id=args.as_id, business_id=args.business))
+    return 0
+
+
+COMMANDS = {"serve": _serve, "check-config": _check_config, "chat": _chat}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as err:
+        more = f" (and {len(err.problems) - 1} more; see jola check-config)" if len(err.problems) > 1 else ""
+        print(f"jola: {err.problems[0]}{more}", file=sys.stderr)
+        return 1
+    except CommandError as err:
+        print(f"jola: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)

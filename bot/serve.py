@@ -1,0 +1,48 @@
+"""`jola serve`: one process with the webhook, the API and the background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app import create_app
+from bot.cli import CommandError, install_stop_signals
+from bot.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def describe_database_error(config: Config, err: BaseException) -> str:
+    url = make_url(config.database.url).render_as_string(hide_password=True)
+    reason = str(getattr(err, "orig", None) or err).splitlines()[0][:200]
+    return f"cannot open the database {url}: {reason}"
+
+
+async def serve(config: Config, host: str, port: int) -> None:
+    runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
+    try:
+        await runner.setup()
+    except (SQLAlchemyError, OSError) as err:
+        await runner.cleanup()
+        raise CommandError(describe_database_error(config, err)) from None
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+    except OSError as err:
+        await runner.cleanup()
+        raise CommandError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    bound = site._server.sockets[0].getsockname()[1] if site._server else port  # type: ignore[union-attr]
+    print(
+        f"Jola is listening on http://{host}:{bound} (webhook: POST /webhook). Ctrl-C stops it.", flush=True
+    )
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    try:
+        await stop.wait()
+    finally:
+        log.info("event=app.stopping")
+        await runner.cleanup()
