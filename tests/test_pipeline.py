@@ -1,0 +1,211 @@
+"""Inbox → dispatch → flow → outbox → sender: order, delivery statuses, retries, give-ups and crash recovery."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from storage.models import Client, ClientIdentity, Conversation, Message, Outbox
+from tests.conftest import Jola, WhatsAppClient, make_config, start_jola
+from tests.support.fake_graph import FakeGraph
+from tests.support.payloads import fixture_bytes, whatsapp_button, whatsapp_status, whatsapp_text
+
+CLIENT = "15550000001"
+
+
+async def outbound(jola: Jola) -> list[Message]:
+    async with jola.db.read() as session:
+        rows = await session.execute(select(Message).where(Message.direction == "out").order_by(Message.id))
+        return list(rows.scalars())
+
+
+async def test_a_burst_of_50_messages_is_answered_in_order(jola: Jola) -> None:
+    """Fifty messages to one conversation, stored faster than handled, get fifty replies in their order."""
+    taps = [("svc:massage", "Massage") if i % 2 else ("svc:physio", "Physiotherapy") for i in range(49)]
+    await jola.deliver(whatsapp_text("hi", wamid="wamid.BURST-00"))
+    for index, (option_id, title) in enumerate(taps, start=1):
+        await jola.deliver(whatsapp_button(option_id, title, wamid=f"wamid.BURST-{index:02d}"))
+    await jola.settle()
+
+    replies = jola.graph.sent_to(CLIENT)
+    assert len(replies) == 50
+    assert replies[0].text.startswith("Hi Test, welcome to Harbour Clinic!")
+    assert [r.text.split(" (")[0] for r in replies[1:]] == [title for _, title in taps]
+    # Each reply answers the inbound message at the same position.
+    async with jola.db.read() as session:
+        inbound = dict((await session.execute(select(Message.id, Message.platform_message_id))).all())
+    answered = [inbound[m.reply_to_id] for m in await outbound(jola)]
+    assert answered == [f"wamid.BURST-{i:02d}" for i in range(50)]
+
+
+async def test_two_clients_in_one_delivery_each_get_their_own_answer(jola: Jola) -> None:
+    """A batch with two clients' messages is split by contact, not by position."""
+    await jola.deliver(fixture_bytes("whatsapp_batch_two_messages"))
+    await jola.settle()
+    assert len(jola.graph.sent_to("15550000001")) == 1
+    assert len(jola.graph.sent_to("15550000002")) == 1
+    async with jola.db.read() as session:
+        names = (await session.execute(select(Client.name).order_by(Client.name))).scalars().all()
+    assert names == ["Test Customer One", "Test Customer Two"]
+
+
+async def test_delivery_statuses_move_forward_only(jola: Jola) -> None:
+    """sent → delivered → read; a late 'delivered' after 'read' changes nothing."""
+    await WhatsAppClient(jola).says("hi")
+    [reply] = await outbound(jola)
+    assert (reply.status, reply.platform_message_id) == ("sent", "wamid.FAKE000001")
+
+    await jola.deliver(whatsapp_status("wamid.FAKE000001", "delivered", timestamp=1793000100))
+    await jola.deliver(whatsapp_status("wamid.FAKE000001", "read", timestamp=1793000200))
+    await jola.deliver(whatsapp_status("wamid.FAKE000001", "delivered", timestamp=1793000300))
+    await jola.deliver(whatsapp_status("wamid.UNKNOWN", "read"))
+    await jola.settle()
+    [reply] = await outbound(jola)
+    assert reply.status == "read"
+
+
+async def test_a_failed_status_is_stored_with_its_reason(jola: Jola) -> None:
+    """Messages that never arrive must be noticed: the failure and its code land on the message."""
+    await WhatsAppClient(jola).says("hi")
+    errors = [{"code": 131047, "title": "Re-engagement message"}]
+    await jola.deliver(whatsapp_status("wamid.FAKE000001", "failed", errors=errors))
+    await jola.settle()
+    [reply] = await outbound(jola)
+    assert (reply.status, reply.error_code, reply.error_title) == ("failed", 131047, "Re-engagement message")
+
+
+async def test_transient_send_failures_are_retried_until_sent(jola: Jola) -> None:
+    """5xx and throttling (130429) are retried with backoff; the reply still arrives once."""
+    jola.graph.fail_next(1, status=500)
+    jola.graph.fail_next(1, status=429, fixture="error_rate_limit")
+    replies = await WhatsAppClient(jola).says("hi")
+    assert len(replies) == 1
+    assert len(jola.graph.calls) == 3
+    async with jola.db.read() as session:
+        row = (await session.execute(select(Outbox))).scalar_one()
+    assert (row.state, row.attempts) == ("sent", 3)
+    [reply] = await outbound(jola)
+    assert reply.status == "sent"
+
+
+async def test_a_permanent_failure_is_not_retried_and_its_reason_is_kept(jola: Jola) -> None:
+    """131047 outside the window cannot pass by retrying: one call, reason stored for staff."""
+    jola.graph.fail_next(1, status=400, fixture="error_whatsapp_131047")
+    await WhatsAppClient(jola).says("hi")
+    assert len(jola.graph.calls) == 1
+    [reply] = await outbound(jola)
+    assert reply.status == "failed"
+    assert reply.error_code == 131047
+    assert reply.error_title is not None and reply.error_title.startswith("OutsideWindow code=131047")
+
+
+async def test_an_expired_token_fails_the_send_without_retrying(jola: Jola) -> None:
+    """Error 190: the channel needs re-authorising; retrying only burns calls."""
+    jola.graph.fail_next(1, status=401, fixture="error_token_expired")
+    await WhatsAppClient(jola).says("hi")
+    assert len(jola.graph.calls) == 1
+    [reply] = await outbound(jola)
+    assert (reply.status, reply.error_code) == ("failed", 190)
+
+
+async def test_a_retried_reply_is_not_overtaken_by_the_next_one(jola: Jola) -> None:
+    """While the first reply waits to be retried, the second of the same conversation waits too."""
+    jola.graph.fail_next(1, status=503)
+    await jola.deliver(whatsapp_text("hi"))
+    await jola.deliver(whatsapp_button("svc:massage", "Massage"))
+    await jola.settle()
+    delivered = [call.text for call in jola.graph.sent_to(CLIENT)]
+    assert len(delivered) == 2
+    assert delivered[0].startswith("Hi Test")
+    assert delivered[1].startswith("Massage (60 min)")
+
+
+async def test_sends_give_up_after_the_configured_attempts(database, fake_graph: FakeGraph) -> None:  # type: ignore[no-untyped-def]
+    """A platform that keeps failing: after max_attempts the reply is marked failed, not retried forever."""
+    config = make_config(database, fake_graph.url, sender={"max_attempts": 3, "retry_base_seconds": 0.01})
+    jola = await start_jola(config, fake_graph)
+    try:
+        fake_graph.fail_next(5, status=502)
+        await WhatsAppClient(jola).says("hi")
+        assert len(fake_graph.calls) == 3
+        [reply] = await outbound(jola)
+        assert reply.status == "failed"
+        assert "gave up after 3 attempts" in (reply.error_title or "")
+    finally:
+        await jola.client.close()
+
+
+async def test_deliveries_stored_before_a_crash_are_answered_at_the_next_start(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
+    """Acknowledged means kept: what was stored but not handled is handled when the process comes back."""
+    config = make_config(database, fake_graph.url)
+    first = await start_jola(config, fake_graph, workers=False)
+    await first.deliver(whatsapp_text("hi", wa_id="15550000001", user_id=None))
+    await first.deliver(whatsapp_text("hello", wa_id="15550000002", user_id=None))
+    await first.client.close()
+    assert fake_graph.calls == []
+
+    second = await start_jola(config, fake_graph)
+    try:
+        await second.settle()
+        assert len(fake_graph.sent_to("15550000001")) == 1
+        assert len(fake_graph.sent_to("15550000002")) == 1
+    finally:
+        await second.client.close()
+
+
+async def test_a_username_client_is_known_by_bsuid_and_later_linked_to_the_phone(jola: Jola) -> None:
+    """2026 usernames: no phone at first; when the phone shows up it joins the same client record."""
+    await jola.deliver(fixture_bytes("whatsapp_text_username_no_phone"))
+    await jola.settle()
+    [reply] = [c for c in jola.graph.calls if c.message_id]
+    assert reply.body["to"] == "US.1000000000000000003"
+
+    await jola.deliver(
+        whatsapp_text(
+            "it's me again", wa_id="15550000003", user_id="US.1000000000000000003", name="Test Customer Three"
+        )
+    )
+    await jola.settle()
+    async with jola.db.read() as session:
+        identities = (await session.execute(select(ClientIdentity))).scalars().all()
+        clients = (await session.execute(select(Client))).scalars().all()
+    assert len(identities) == 1 and len(clients) == 1
+    assert (identities[0].user_id, identities[0].phone) == ("US.1000000000000000003", "+15550000003")
+    assert clients[0].phone == "+15550000003"
+
+
+async def test_a_conversation_held_by_staff_is_logged_but_the_bot_stays_quiet(jola: Jola) -> None:
+    """The bot never talks over a human who took the conversation."""
+    client = WhatsAppClient(jola)
+    await client.says("hi")
+    async with jola.db.write() as session:
+        await session.execute(update(Conversation).values(handled_by="staff"))
+    assert await client.says("Massage") == []
+    async with jola.db.read() as session:
+        texts = (await session.execute(select(Message.text).where(Message.direction == "in"))).scalars().all()
+    assert texts == ["hi", "Massage"]
+
+
+async def test_reactions_are_logged_without_a_reply(jola: Jola) -> None:
+    """A thumbs-up is not a question; answering it would be noise."""
+    await jola.deliver(fixture_bytes("whatsapp_reaction"))
+    await jola.settle()
+    assert jola.graph.calls == []
+    async with jola.db.read() as session:
+        message = (await session.execute(select(Message))).scalar_one()
+    assert message.type == "reaction"
+    assert message.payload == {
+        "reaction": {"to": "wamid.RkFLRToxNTU1MDAwMDAwMTpPVVQtMDAwNA==", "emoji": "👍"}
+    }
+
+
+async def test_health_and_metrics(jola: Jola) -> None:
+    """Operators can see the database answers and how many deliveries, replies and failures there were."""
+    await WhatsAppClient(jola).says("hi")
+    health = await jola.client.get("/healthz")
+    assert health.status == 200
+    assert await health.json() == {"status": "ok"}
+    metrics = await (await jola.client.get("/metrics")).text()
+    assert 'jola_webhook_deliveries_total{object="whatsapp_business_account",outcome="stored"} 1.0' in metrics
+    assert 'jola_replies_sent_total{channel="whatsapp"} 1.0' in metrics
+    assert "jola_dispatch_latency_seconds_bucket" in metrics
+    assert "jola_send_failures_total" in metrics or "jola_send_failures" in metrics
