@@ -220,6 +220,9 @@ class BusinessConfig(_Section):
             if day not in WEEKDAYS:
                 problems.append(f'{day}: "{day}" is not a weekday ({", ".join(WEEKDAYS)})')
                 continue
+            if not isinstance(ranges, str | list):
+                problems.append(f'{day}: {ranges!r} is not "HH:MM-HH:MM" or a list of them')
+                continue
             for item in [ranges] if isinstance(ranges, str) else ranges:
                 try:
                     _check_range(str(item))
@@ -229,13 +232,14 @@ class BusinessConfig(_Section):
             raise ValueError(" | ".join(problems))
         return {day: [ranges] if isinstance(ranges, str) else ranges for day, ranges in value.items()}
 
-    @model_validator(mode="after")
-    def _unique_services(self) -> BusinessConfig:
-        ids = [service.id for service in self.services]
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, value: list[ServiceConfig]) -> list[ServiceConfig]:
+        ids = [service.id for service in value]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"service ids must be unique: {', '.join(duplicates)}")
-        return self
+        return value
 
 
 class Config(_Section):
@@ -246,15 +250,18 @@ class Config(_Section):
     sender: SenderConfig = Field(default_factory=SenderConfig)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Config:
-        ids = [b.id for b in self.businesses]
-        if len(ids) != len(set(ids)):
-            raise ValueError("business ids must be unique")
-        assets = [(c.kind, c.external_id) for b in self.businesses for c in b.channels]
+    @field_validator("businesses")
+    @classmethod
+    def _unique(cls, value: list[BusinessConfig]) -> list[BusinessConfig]:
+        # A field validator, so the problem is reported at "businesses" rather than "(top level)".
+        ids = [b.id for b in value]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"business ids must be unique: {', '.join(duplicates)}")
+        assets = [(c.kind, c.external_id) for b in value for c in b.channels]
         if len(assets) != len(set(assets)):
             raise ValueError("a channel (kind and id) may belong to one business only")
-        return self
+        return value
 
     def business(self, business_id: str) -> BusinessConfig:
         for business in self.businesses:
@@ -301,16 +308,18 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
     }.items():
         for key in keys:
             value = environ.get(f"JOLA_{section.upper()}_{key.upper()}")
-            if value:
-                data.setdefault(section, {})[key] = value
-    for business in data.get("businesses") or []:
+            if value and isinstance(data.setdefault(section, {}), dict):
+                data[section][key] = value
+    businesses = data.get("businesses")
+    for business in businesses if isinstance(businesses, list) else []:
         if not isinstance(business, dict):
             continue
         slug = re.sub(r"[^A-Z0-9]", "_", str(business.get("id", "")).upper())
         token = environ.get(f"JOLA_BUSINESS_{slug}_API_TOKEN")
         if token:
             business["api_token"] = token
-        for channel in business.get("channels") or []:
+        channels = business.get("channels")
+        for channel in channels if isinstance(channels, list) else []:
             if not isinstance(channel, dict):
                 continue
             asset = channel.get("phone_number_id") or channel.get("page_id") or channel.get("account_id")

@@ -54,6 +54,6 @@ class Parsed:
         """Build one item; a malformed one is counted and logged (without its content), never raised."""
         try:
             self.items.append(build())
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as err:
             self.drop(f"malformed_{what}")
             log.info("event=webhook.item_dropped what=%s error=%s", what, type(err).__name__)

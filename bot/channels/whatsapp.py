@@ -180,9 +180,12 @@ def _interactive(interactive: dict[str, Any]) -> dict[str, Any]:
 
 
 def _location(location: dict[str, Any]) -> dict[str, Any]:
+    latitude, longitude = float(location["latitude"]), float(location["longitude"])
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # also refuses nan/inf (not valid JSON)
+        raise ValueError("location out of range")
     place = Location(
-        latitude=float(location["latitude"]),
-        longitude=float(location["longitude"]),
+        latitude=latitude,
+        longitude=longitude,
         name=clip_text(location.get("name"), 300),
         address=clip_text(location.get("address"), 500),
         url=clip_text(location.get("url"), 2000),
@@ -249,8 +252,12 @@ def render(reply: Reply, to: str) -> list[dict[str, Any]]:
 
 
 def _messages(reply: Reply, to: str) -> list[dict[str, Any]]:
+    text = reply.text
+    if len(reply.options) > MAX_ROWS:
+        # More choices than a list holds: the rest stay readable in the text, never silently lost.
+        text = text.rstrip() + "\n\n" + "\n".join(f"• {o.title}" for o in reply.options[MAX_ROWS:])
     if reply.options:
-        *chunks, body_text = split_text(reply.text, BODY_LIMIT) if reply.text.strip() else ["…"]
+        *chunks, body_text = split_text(text, BODY_LIMIT) if text.strip() else ["…"]
     else:
         chunks, body_text = split_text(reply.text, TEXT_LIMIT), None
     bodies = [
@@ -293,13 +300,8 @@ def _interactive_body(reply: Reply, body_text: str) -> dict[str, Any]:
             },
         }
     else:
-        shown, rest = options[:MAX_ROWS], options[MAX_ROWS:]
-        if rest:
-            # More choices than a list holds: the rest stay readable in the body, never silently lost.
-            extra = "\n".join(f"• {o.title}" for o in rest)
-            body_text = fit(f"{body_text}\n\n{extra}", BODY_LIMIT)
         rows = []
-        for option in shown:
+        for option in options[:MAX_ROWS]:  # the rest are listed in the text by _messages
             row: dict[str, Any] = {"id": option.id, "title": fit(option.title, ROW_TITLE_LIMIT)}
             description = option.description
             if not description and len(option.title) > ROW_TITLE_LIMIT:
@@ -311,13 +313,13 @@ def _interactive_body(reply: Reply, body_text: str) -> dict[str, Any]:
             "type": "list",
             "body": {"text": body_text},
             "action": {
-                "button": fit(reply.options_label or "Options", LIST_BUTTON_LIMIT),
+                "button": fit(reply.options_label or "", LIST_BUTTON_LIMIT) or "Options",
                 "sections": [{"rows": rows}],
             },
         }
-    if reply.header:
+    if reply.header and reply.header.strip():
         interactive["header"] = {"type": "text", "text": fit(reply.header, HEADER_LIMIT)}
-    if reply.footer:
+    if reply.footer and reply.footer.strip():
         interactive["footer"] = {"text": fit(reply.footer, FOOTER_LIMIT)}
     return interactive
 
