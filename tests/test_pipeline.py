@@ -209,3 +209,35 @@ async def test_health_and_metrics(jola: Jola) -> None:
     assert 'jola_replies_sent_total{channel="whatsapp"} 1.0' in metrics
     assert "jola_dispatch_latency_seconds_bucket" in metrics
     assert "jola_send_failures_total" in metrics or "jola_send_failures" in metrics
+
+
+async def test_two_processes_on_one_database_keep_each_conversation_in_order(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
+    """Any process can take any delivery; a conversation's messages are still handled in arrival order."""
+    config = make_config(database, fake_graph.url)
+    first = await start_jola(config, fake_graph)
+    second = await start_jola(config, fake_graph)
+    try:
+        clients = [f"155500001{n:02d}" for n in range(6)]
+        for index in range(8):
+            for number, wa_id in enumerate(clients):
+                target = (first, second)[(index + number) % 2]
+                body = (
+                    whatsapp_text("hi", wa_id=wa_id, user_id=None)
+                    if index == 0
+                    else whatsapp_button(
+                        "svc:massage" if index % 2 else "svc:physio", "x", wa_id=wa_id, user_id=None
+                    )
+                )
+                await target.deliver(body)
+        await first.settle()
+        await second.settle()
+        await first.settle()
+        for wa_id in clients:
+            texts = [call.text for call in fake_graph.sent_to(wa_id)]
+            assert len(texts) == 8, wa_id
+            assert texts[0].startswith("Hi Test")
+            expected = ["Massage" if i % 2 else "Physiotherapy" for i in range(1, 8)]
+            assert [t.split(" (")[0] for t in texts[1:]] == expected
+    finally:
+        await first.client.close()
+        await second.client.close()
