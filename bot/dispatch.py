@@ -8,12 +8,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.clock import Clock
-from bot.handling import Handler
+from bot.handling import Deferred, Handler
 from bot.metrics import Metrics
 from storage.db import Database
-from storage.inbox import finish, pending_conversations, pending_events, record_failure
+from storage.inbox import defer, finish, pending_conversations, pending_events, record_failure
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +102,15 @@ class Dispatcher:
         latencies: list[float] = []
         failures = 0
         async with self._db.write() as session:
-            keys = await pending_conversations(session, self._channel_ids, self._batch_size)
+            now = self._clock.now()
+            keys = await pending_conversations(session, self._channel_ids, self._batch_size, now)
             if not keys:
                 return 0
             mine = [k for k in keys if await self._db.try_lock(session, k)]
             if not mine:
                 return 0
             blocked: set[str] = set()
-            now = self._clock.now()
-            for event in await pending_events(session, mine, self._batch_size):
+            for event in await pending_events(session, mine, self._batch_size, now):
                 if event.conversation_key in blocked:
                     continue
                 if handled and time.monotonic() - started > MAX_BATCH_SECONDS:
@@ -117,6 +118,10 @@ class Dispatcher:
                 try:
                     async with session.begin_nested():
                         await self._handler.handle(session, event)
+                except Deferred as later:
+                    await defer(session, event.id, now + timedelta(seconds=later.seconds))
+                    blocked.add(event.conversation_key)
+                    continue
                 except Exception as err:
                     failures += 1
                     give_up = event.attempts + 1 >= self._max_attempts

@@ -29,6 +29,18 @@ class UnknownTenant(Exception):
     """An event for a channel or business no longer configured."""
 
 
+class Deferred(Exception):
+    """Not yet: try this event again after `seconds` (e.g. a status that beat its message's send record)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"deferred {seconds}s")
+        self.seconds = seconds
+
+
+# A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
+STATUS_RETRIES = 5
+
+
 @dataclass
 class Handler:
     directory: ChannelDirectory
@@ -39,11 +51,11 @@ class Handler:
     async def handle(self, session: AsyncSession, event: InboundEvent) -> None:
         payload = event.payload or {}
         if event.kind == "status":
-            await self._status(session, StatusUpdate.from_json(payload))
+            await self._status(session, StatusUpdate.from_json(payload), event.attempts)
         else:
             await self._message(session, InboundMessage.from_json(payload))
 
-    async def _status(self, session: AsyncSession, update: StatusUpdate) -> None:
+    async def _status(self, session: AsyncSession, update: StatusUpdate, attempts: int) -> None:
         known = await apply_status(
             session,
             channel_id=update.channel_id,
@@ -54,6 +66,8 @@ class Handler:
             error_code=update.error_code,
             error_title=update.error_title,
         )
+        if not known and attempts < STATUS_RETRIES:
+            raise Deferred(2.0**attempts)
         if update.status == "failed":
             log.warning(
                 "event=status.failed channel=%s code=%s known=%s", update.channel_id, update.error_code, known

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -50,11 +50,17 @@ async def store_events(
     return {row[0] for row in result}
 
 
-async def pending_conversations(session: AsyncSession, channel_ids: list[int], limit: int) -> list[str]:
-    """Conversation keys with work waiting on these channels, oldest first."""
+def _due(now: datetime) -> Any:
+    return or_(EVENTS.c.available_at.is_(None), EVENTS.c.available_at <= now)
+
+
+async def pending_conversations(
+    session: AsyncSession, channel_ids: list[int], limit: int, now: datetime
+) -> list[str]:
+    """Conversation keys with work due on these channels, oldest first."""
     result = await session.execute(
         select(EVENTS.c.id, EVENTS.c.conversation_key)
-        .where(EVENTS.c.state == "pending", EVENTS.c.channel_id.in_(channel_ids))
+        .where(EVENTS.c.state == "pending", EVENTS.c.channel_id.in_(channel_ids), _due(now))
         .order_by(EVENTS.c.id)
         .limit(limit)
     )
@@ -64,10 +70,12 @@ async def pending_conversations(session: AsyncSession, channel_ids: list[int], l
     return list(keys)
 
 
-async def pending_events(session: AsyncSession, keys: list[str], limit: int) -> list[InboundEvent]:
+async def pending_events(
+    session: AsyncSession, keys: list[str], limit: int, now: datetime
+) -> list[InboundEvent]:
     result = await session.execute(
         select(InboundEvent)
-        .where(InboundEvent.state == "pending", InboundEvent.conversation_key.in_(keys))
+        .where(InboundEvent.state == "pending", InboundEvent.conversation_key.in_(keys), _due(now))
         .order_by(InboundEvent.id)
         .limit(limit)
     )
@@ -82,6 +90,14 @@ async def finish(session: AsyncSession, event_ids: list[int], now: datetime) -> 
             .where(EVENTS.c.id.in_(event_ids))
             .values(state="done", payload=None, processed_at=now)
         )
+
+
+async def defer(session: AsyncSession, event_id: int, until: datetime) -> None:
+    await session.execute(
+        update(EVENTS)
+        .where(EVENTS.c.id == event_id)
+        .values(attempts=EVENTS.c.attempts + 1, available_at=until)
+    )
 
 
 async def record_failure(

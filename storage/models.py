@@ -224,6 +224,7 @@ class InboundEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    available_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # deferred until then
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

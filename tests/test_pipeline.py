@@ -1,4 +1,4 @@
-"""Inbox → dispatch → flow → outbox → sender: order, delivery statuses, retries, give-ups and crash recovery."""
+"""Inbox → dispatch → flow → outbox → sender: order, statuses, retries, give-ups, crash recovery."""
 
 from __future__ import annotations
 
@@ -241,3 +241,28 @@ async def test_two_processes_on_one_database_keep_each_conversation_in_order(dat
     finally:
         await first.client.close()
         await second.client.close()
+
+
+async def test_a_status_that_beats_its_send_record_is_applied_once_the_id_is_known(
+    database, fake_graph
+) -> None:  # type: ignore[no-untyped-def]
+    """Meta can report 'delivered' before we have stored the message id; the status waits, then lands."""
+    from bot import keys
+    from tests.conftest import SettableClock
+
+    clock = SettableClock()
+    jola = await start_jola(make_config(database, fake_graph.url), fake_graph, clock=clock)
+    try:
+        await jola.deliver(whatsapp_status("wamid.FAKE000001", "delivered"))
+        await jola.settle()
+        await WhatsAppClient(jola).says("hi")
+        [reply] = await outbound(jola)
+        assert (reply.platform_message_id, reply.status) == ("wamid.FAKE000001", "sent")
+
+        clock.advance(seconds=5)
+        jola.app[keys.PIPELINE].dispatcher.wake()
+        await jola.settle()
+        [reply] = await outbound(jola)
+        assert reply.status == "delivered"
+    finally:
+        await jola.client.close()
