@@ -102,6 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as err:
         print(f"jola: {err}", file=sys.stderr)
         return 1
+    except ModuleNotFoundError as err:
+        if err.name != "asyncpg":
+            raise
+        print(
+            "jola: a postgresql+asyncpg:// database needs asyncpg: pip install 'jola[postgres]'",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
 

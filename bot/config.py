@@ -100,7 +100,7 @@ class MetaConfig(_Section):
 
 
 class DispatchConfig(_Section):
-    batch_size: int = Field(100, ge=1, le=1000)
+    batch_size: int = Field(50, ge=1, le=1000)
     poll_seconds: float = Field(1.0, gt=0)
     workers: int = Field(0, ge=0, le=64, description="0: 1 on SQLite, 4 on PostgreSQL")
     max_attempts: int = Field(3, ge=1)
@@ -289,11 +289,9 @@ def _problems(error: ValidationError) -> list[str]:
         path = _key_path(tuple(item["loc"]))
         if item["type"] == "extra_forbidden":
             message = "is not a known key"
-        if " | " in message and path.endswith(".hours"):
+        if path.endswith(".hours") and item["type"] == "value_error":
+            # BusinessConfig._hours: "day: problem" parts joined by " | ", each reported at hours.<day>.
             lines.extend(f"{path}.{part}" for part in message.split(" | "))
-            continue
-        if path.endswith(".hours") and ": " in message and message.split(":")[0] in WEEKDAYS:
-            lines.append(f"{path}.{message}")
             continue
         lines.append(f"{path}: {message}")
     return lines
@@ -370,19 +368,24 @@ DEMO_DIR = Path("jola-data")
 
 def demo_config(data_dir: Path = DEMO_DIR) -> Config:
     """A clinic to talk to in the first minute: SQLite under ./jola-data, secrets made once and kept there."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     secrets_file = data_dir / "demo-secrets.toml"
-    if secrets_file.exists():
-        kept = tomllib.loads(secrets_file.read_text())
-    else:
-        kept = {
-            "secret_key": secrets.token_urlsafe(32),
-            "app_secret": secrets.token_hex(16),
-            "verify_token": secrets.token_urlsafe(16),
-            "api_token": secrets.token_urlsafe(24),
-        }
-        secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
-        secrets_file.chmod(0o600)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if secrets_file.exists():
+            kept = tomllib.loads(secrets_file.read_text())
+        else:
+            kept = {
+                "secret_key": secrets.token_urlsafe(32),
+                "app_secret": secrets.token_hex(16),
+                "verify_token": secrets.token_urlsafe(16),
+                "api_token": secrets.token_urlsafe(24),
+            }
+            secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
+            secrets_file.chmod(0o600)
+        kept = {k: str(kept[k]) for k in ("secret_key", "app_secret", "verify_token", "api_token")}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError) as err:
+        reason = f"no {err.args[0]}" if isinstance(err, KeyError) else getattr(err, "strerror", None) or err
+        raise ConfigError([f"{secrets_file}: the demo secrets cannot be read or kept ({reason})"]) from None
     weekdays = ["08:00-12:00", "13:00-17:00"]
     return parse_config(
         {

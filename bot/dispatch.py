@@ -6,20 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import Clock
-from bot.handling import Deferred, Handler
+from bot.handling import Deferred, Event, Handler
 from bot.metrics import Metrics
+from bot.tasks import stop_tasks
 from storage.db import Database
-from storage.inbox import defer, finish, pending_conversations, pending_events, record_failure
+from storage.inbox import PendingEvent, defer, finish, pending_conversations, pending_events, record_failure
 
 log = logging.getLogger(__name__)
-
-# A batch holds the database write lock (on SQLite, the only one); keep it short so acks never wait long.
-MAX_BATCH_SECONDS = 0.02
 
 
 class Dispatcher:
@@ -49,6 +48,7 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._active = 0  # workers inside a pass
+        self._stopping = False
         # Each process handles the channels it serves (jola chat's terminal channel is not jola serve's).
         self._channel_ids = [channel.id for channel in handler.directory]
 
@@ -61,11 +61,10 @@ class Dispatcher:
         self._tasks = [asyncio.create_task(self._run(), name=f"dispatch-{i}") for i in range(self._workers)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Let a pass in flight finish its transaction, then end (cancel only if it hangs)."""
+        self._stopping = True
+        self._wake.set()
+        await stop_tasks(self._tasks)
 
     @property
     def idle(self) -> bool:
@@ -76,13 +75,15 @@ class Dispatcher:
         await self._idle.wait()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
+            if self._stopping:
+                return
             self._wake.clear()
             self._active += 1
             try:
-                while await self.run_once():
+                while not self._stopping and await self.run_once():
                     pass
             except asyncio.CancelledError:
                 raise
@@ -96,53 +97,68 @@ class Dispatcher:
                 self._idle.set()
 
     async def run_once(self) -> int:
-        """Handle one batch; returns how many events it took (0: nothing to do)."""
-        started = time.monotonic()
-        handled: list[int] = []
-        latencies: list[float] = []
-        failures = 0
+        """Handle one batch in one transaction; returns how many events it took (0: nothing to do)."""
         async with self._db.write() as session:
             now = self._clock.now()
-            keys = await pending_conversations(session, self._channel_ids, self._batch_size, now)
-            if not keys:
+            keys = None
+            if not self._db.is_sqlite:
+                pending = await pending_conversations(session, self._channel_ids, self._batch_size, now)
+                keys = [k for k in pending if await self._db.try_lock(session, k)]
+                if not keys:
+                    return 0
+            events = await pending_events(session, self._channel_ids, keys, self._batch_size, now)
+            if not events:
                 return 0
-            mine = [k for k in keys if await self._db.try_lock(session, k)]
-            if not mine:
-                return 0
-            blocked: set[str] = set()
-            for event in await pending_events(session, mine, self._batch_size, now):
-                if event.conversation_key in blocked:
-                    continue
-                if handled and time.monotonic() - started > MAX_BATCH_SECONDS:
-                    break
-                try:
-                    async with session.begin_nested():
-                        await self._handler.handle(session, event)
-                except Deferred as later:
-                    await defer(session, event.id, now + timedelta(seconds=later.seconds))
-                    blocked.add(event.conversation_key)
-                    continue
-                except Exception as err:
-                    failures += 1
-                    give_up = event.attempts + 1 >= self._max_attempts
-                    log.error(
-                        "event=dispatch.event_failed event=%s attempt=%d give_up=%s error=%s",
-                        event.id,
-                        event.attempts + 1,
-                        give_up,
-                        type(err).__name__,
-                    )
-                    await record_failure(session, event.id, type(err).__name__, give_up, now)
-                    if not give_up:
-                        blocked.add(event.conversation_key)  # its later events wait, to keep the order
-                    self._metrics.dispatched.labels("failed" if give_up else "retry").inc()
-                    continue
-                handled.append(event.id)
-                latencies.append((now - event.received_at).total_seconds())
-            await finish(session, handled, self._clock.now())
-        for latency in latencies:
-            self._metrics.dispatch_latency.observe(max(latency, 0.0))
-        self._metrics.dispatched.labels("handled").inc(len(handled))
-        if handled:
+            try:
+                async with session.begin_nested():
+                    deferred = await self._handler.handle(session, [_event(e) for e in events])
+                handled, failed = events, 0
+            except Exception:
+                # Something in the batch is bad: redo it one event at a time to find it and keep the rest.
+                handled, deferred, failed = await self._one_by_one(session, events, now)
+            for event_id, later in deferred.items():
+                await defer(session, event_id, now + timedelta(seconds=later.seconds))
+            done = [e for e in handled if e.id not in deferred]
+            await finish(session, [e.id for e in done], self._clock.now())
+        for event in done:
+            self._metrics.dispatch_latency.observe(max((now - event.received_at).total_seconds(), 0.0))
+        self._metrics.dispatched.labels("handled").inc(len(done))
+        if done:
             self._on_handled()
-        return len(handled) + failures
+        return len(events) if (done or failed) else 0
+
+    async def _one_by_one(
+        self, session: AsyncSession, events: list[PendingEvent], now
+    ) -> tuple[  # type: ignore[no-untyped-def]
+        list[PendingEvent], dict[int, Deferred], int
+    ]:
+        handled: list[PendingEvent] = []
+        deferred: dict[int, Deferred] = {}
+        blocked: set[str] = set()
+        failed = 0
+        for event in events:
+            if event.conversation_key in blocked:
+                continue
+            try:
+                async with session.begin_nested():
+                    deferred.update(await self._handler.handle(session, [_event(event)]))
+                handled.append(event)
+            except Exception as err:
+                failed += 1
+                give_up = event.attempts + 1 >= self._max_attempts
+                log.error(
+                    "event=dispatch.event_failed event=%s attempt=%d give_up=%s error=%s",
+                    event.id,
+                    event.attempts + 1,
+                    give_up,
+                    type(err).__name__,
+                )
+                await record_failure(session, event.id, type(err).__name__, give_up, now)
+                if not give_up:
+                    blocked.add(event.conversation_key)  # its later events wait, to keep the order
+                self._metrics.dispatched.labels("failed" if give_up else "retry").inc()
+        return handled, deferred, failed
+
+
+def _event(row: PendingEvent) -> Event:
+    return Event(id=row.id, kind=row.kind, payload=row.payload or {}, attempts=row.attempts)

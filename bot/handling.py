@@ -1,10 +1,12 @@
-"""Handling one inbox event inside the dispatcher's transaction: log it, run the flow, queue the replies."""
+"""Handling a batch of inbox events inside the dispatcher's transaction: log them, run the flows, queue
+the replies. Statements are per batch, not per event: conversations are loaded in one query, messages
+and outbox rows inserted in one statement each, conversations saved in one."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,16 +15,27 @@ from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
 from flows.context import BusinessProfile, Turn
-from flows.engine import DEFAULT_FLOW, initial_state, respond
+from flows.engine import DEFAULT_FLOW, Engine, initial_state
 from flows.messages import STATUS_RANK, InboundMessage, MessageType, Reply, StatusUpdate
-from storage.conversations import Who, apply_status, conversation_for, identify, log_message
-from storage.models import Conversation, InboundEvent
-from storage.outbox import enqueue
+from storage.conversations import (
+    ConversationRecord,
+    Who,
+    conversation_for,
+    identify,
+    insert_messages,
+    load_conversations,
+    outbound_by_platform_id,
+    save_conversations,
+    save_statuses,
+)
+from storage.outbox import enqueue_many
 
 log = logging.getLogger(__name__)
 
 SILENT_TYPES = {MessageType.REACTION, MessageType.SYSTEM}
 _RANK = {str(k): v for k, v in STATUS_RANK.items()}
+# A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
+STATUS_RETRIES = 5
 
 
 class UnknownTenant(Exception):
@@ -37,8 +50,25 @@ class Deferred(Exception):
         self.seconds = seconds
 
 
-# A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
-STATUS_RETRIES = 5
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An inbox row as the handler needs it."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass
+class _Outgoing:
+    """Rows written at the end of a batch, linked by position until the database gives them ids."""
+
+    inbound: list[dict[str, Any]] = field(default_factory=list)
+    outbound: list[dict[str, Any]] = field(default_factory=list)
+    replies_to: list[int] = field(default_factory=list)  # index into inbound, per outbound row
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # one per outbound row
+    touched: dict[str, ConversationRecord] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,62 +76,97 @@ class Handler:
     directory: ChannelDirectory
     profiles: dict[str, BusinessProfile]
     clock: Clock
-    on_status_failed: Callable[[StatusUpdate], None] | None = None
+    engine: Engine = field(default_factory=Engine)
 
-    async def handle(self, session: AsyncSession, event: InboundEvent) -> None:
-        payload = event.payload or {}
-        if event.kind == "status":
-            await self._status(session, StatusUpdate.from_json(payload), event.attempts)
-        else:
-            await self._message(session, InboundMessage.from_json(payload))
+    async def handle(self, session: AsyncSession, events: list[Event]) -> dict[int, Deferred]:
+        """Handle `events` (in order); returns the ones to try again later. Raises on a bad event."""
+        deferred: dict[int, Deferred] = {}
+        statuses = [(e, StatusUpdate.from_json(e.payload)) for e in events if e.kind == "status"]
+        messages = [InboundMessage.from_json(e.payload) for e in events if e.kind != "status"]
+        if statuses:
+            deferred.update(await self._statuses(session, statuses))
+        if messages:
+            await self._messages(session, messages)
+        return deferred
 
-    async def _status(self, session: AsyncSession, update: StatusUpdate, attempts: int) -> None:
-        known = await apply_status(
-            session,
-            channel_id=update.channel_id,
-            platform_message_id=update.platform_id,
-            status=str(update.status),
-            rank=_RANK,
-            at=update.timestamp,
-            error_code=update.error_code,
-            error_title=update.error_title,
+    # ------------------------------------------------------------------------------------------ statuses
+
+    async def _statuses(
+        self, session: AsyncSession, items: list[tuple[Event, StatusUpdate]]
+    ) -> dict[int, Deferred]:
+        known = await outbound_by_platform_id(
+            session, {u.channel_id for _, u in items}, {u.platform_id for _, u in items}
         )
-        if not known and attempts < STATUS_RETRIES:
-            raise Deferred(2.0**attempts)
-        if update.status == "failed":
-            log.warning(
-                "event=status.failed channel=%s code=%s known=%s", update.channel_id, update.error_code, known
-            )
-            if self.on_status_failed:
-                self.on_status_failed(update)
-        elif not known:
-            log.debug("event=status.unknown_message channel=%s status=%s", update.channel_id, update.status)
+        deferred: dict[int, Deferred] = {}
+        changes: dict[int, dict[str, Any]] = {}
+        for event, update in items:
+            message = known.get((update.channel_id, update.platform_id))
+            if message is None:
+                if event.attempts < STATUS_RETRIES:
+                    deferred[event.id] = Deferred(2.0**event.attempts)
+                else:
+                    log.debug("event=status.unknown_message channel=%s", update.channel_id)
+                continue
+            current = changes.get(message.id, {}).get("b_status", message.status)
+            if _RANK.get(str(update.status), -1) > _RANK.get(current, -1):
+                failed = update.status == "failed"
+                changes[message.id] = {
+                    "b_id": message.id,
+                    "b_status": str(update.status),
+                    "b_at": update.timestamp,
+                    "b_code": update.error_code if failed else None,
+                    "b_title": update.error_title if failed else None,
+                }
+            if update.status == "failed":
+                log.warning(
+                    "event=status.failed channel=%s message=%s code=%s",
+                    update.channel_id,
+                    message.id,
+                    update.error_code,
+                )
+        await save_statuses(session, list(changes.values()))
+        return deferred
 
-    async def _message(self, session: AsyncSession, message: InboundMessage) -> None:
+    # ------------------------------------------------------------------------------------------ messages
+
+    async def _messages(self, session: AsyncSession, messages: list[InboundMessage]) -> None:
         now = self.clock.now()
-        channel = self.directory.get(message.channel_id)
-        profile = self.profiles.get(message.business_id)
-        if channel is None or profile is None:
-            raise UnknownTenant(f"channel {message.channel_id}")
-        sender = message.sender
-        client, identity = await identify(
-            session,
-            Who(
-                business_id=message.business_id,
-                channel_kind=str(message.channel),
-                key=sender.key,
-                user_id=sender.user_id,
-                phone=sender.phone,
-                name=sender.name,
-                username=sender.username,
-            ),
-            now,
-        )
+        records = await load_conversations(session, list({m.conversation_key for m in messages}))
+        out = _Outgoing()
+        for message in messages:
+            profile = self.profiles.get(message.business_id)
+            if self.directory.get(message.channel_id) is None or profile is None:
+                raise UnknownTenant(f"channel {message.channel_id}")
+            who = _who(message)
+            record = records.get(message.conversation_key)
+            if record is None or not record.knows(who):
+                record = await self._resolve(session, message, who, profile, now)
+                records[message.conversation_key] = record
+            self._one(message, record, profile, out, now)
+        inbound_ids = await insert_messages(session, out.inbound)
+        for row, index in zip(out.outbound, out.replies_to, strict=True):
+            row["reply_to_id"] = inbound_ids[index]
+        outbound_ids = await insert_messages(session, out.outbound)
+        for row, message_id in zip(out.outbox, outbound_ids, strict=True):
+            row["message_id"] = message_id
+        await enqueue_many(session, out.outbox)
+        await save_conversations(session, list(out.touched.values()), now)
+
+    async def _resolve(
+        self,
+        session: AsyncSession,
+        message: InboundMessage,
+        who: Who,
+        profile: BusinessProfile,
+        now: datetime,
+    ) -> ConversationRecord:
+        """The slow path: a new client or conversation, or an identity that learned something new."""
+        client, identity = await identify(session, who, now)
         conversation = await conversation_for(
             session,
             key=message.conversation_key,
             business_id=message.business_id,
-            channel_id=channel.id,
+            channel_id=message.channel_id,
             client=client,
             identity=identity,
             flow=DEFAULT_FLOW,
@@ -109,75 +174,125 @@ class Handler:
             locale=profile.locale,
             now=now,
         )
-        inbound = log_message(
-            session,
-            conversation,
-            direction="in",
-            author="client",
-            type=str(message.type),
-            text=message.text,
-            status="received",
-            now=now,
-            payload=_details(message),
-            platform_message_id=message.platform_id,
-        )
-        last = conversation.last_client_message_at
-        if last is None or message.timestamp > last:
-            conversation.last_client_message_at = message.timestamp
-        conversation.updated_at = now
         await session.flush()
-        if message.type in SILENT_TYPES or conversation.handled_by != "bot":
+        return ConversationRecord.of(conversation, client, identity)
+
+    def _one(
+        self,
+        message: InboundMessage,
+        record: ConversationRecord,
+        profile: BusinessProfile,
+        out: _Outgoing,
+        now: datetime,
+    ) -> None:
+        index = len(out.inbound)
+        out.inbound.append(
+            _message_row(
+                record,
+                direction="in",
+                author="client",
+                type=str(message.type),
+                text=message.text,
+                status="received",
+                now=now,
+                payload=_details(message),
+                platform_message_id=message.platform_id,
+            )
+        )
+        if record.last_client_message_at is None or message.timestamp > record.last_client_message_at:
+            record.last_client_message_at = message.timestamp
+        record.last_message_at = now
+        out.touched[record.key] = record
+        if message.type in SILENT_TYPES or record.handled_by != "bot":
             return
         turn = Turn(
-            type=message.type, text=message.text, choice_id=message.choice_id, client_name=client.name
+            type=message.type, text=message.text, choice_id=message.choice_id, client_name=record.client_name
         )
-        replies = respond(conversation, profile, turn)
-        to = recipient_for(message.channel, sender)
+        replies = self.engine.respond(record, profile, turn)
+        to = recipient_for(message.channel, message.sender)
         for reply in replies:
-            self.queue_reply(session, conversation, reply, to, author="bot", reply_to_id=inbound.id)
+            payload = reply.to_json()
+            out.outbound.append(
+                _message_row(
+                    record,
+                    direction="out",
+                    author="bot",
+                    type=_reply_type(reply),
+                    text=reply.text,
+                    status="queued",
+                    now=now,
+                    payload=payload,
+                )
+            )
+            out.replies_to.append(index)
+            out.outbox.append(
+                {
+                    "business_id": record.business_id,
+                    "conversation_id": record.id,
+                    "channel_id": record.channel_id,
+                    "recipient": to,
+                    "payload": payload,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
         log.info(
             "event=message.handled conversation=%s type=%s state=%s replies=%d",
-            conversation.id,
+            record.id,
             message.type,
-            conversation.state,
+            record.state,
             len(replies),
         )
 
-    def queue_reply(
-        self,
-        session: AsyncSession,
-        conversation: Conversation,
-        reply: Reply,
-        to: str,
-        *,
-        author: str,
-        reply_to_id: int | None = None,
-    ) -> None:
-        now = self.clock.now()
-        payload = reply.to_json()
-        out = log_message(
-            session,
-            conversation,
-            direction="out",
-            author=author,
-            type="options" if reply.options else ("template" if reply.template else "text"),
-            text=reply.text,
-            status="queued",
-            now=now,
-            payload=payload,
-            reply_to_id=reply_to_id,
-        )
-        row = enqueue(
-            session,
-            business_id=conversation.business_id,
-            conversation_id=conversation.id,
-            channel_id=conversation.channel_id,
-            message=None,
-            recipient=to,
-            payload=payload,
-            now=now,
-        )
-        row.message = out
+
+def _who(message: InboundMessage) -> Who:
+    sender = message.sender
+    return Who(
+        business_id=message.business_id,
+        channel_kind=str(message.channel),
+        key=sender.key,
+        user_id=sender.user_id,
+        phone=sender.phone,
+        name=sender.name,
+        username=sender.username,
+    )
+
+
+def _reply_type(reply: Reply) -> str:
+    return "options" if reply.options else ("template" if reply.template else "text")
+
+
+def _message_row(
+    record: ConversationRecord,
+    *,
+    direction: str,
+    author: str,
+    type: str,
+    text: str | None,
+    status: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    platform_message_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "business_id": record.business_id,
+        "conversation_id": record.id,
+        "channel_id": record.channel_id,
+        "direction": direction,
+        "author": author,
+        "type": type,
+        "text": text,
+        "payload": payload,
+        "platform_message_id": platform_message_id,
+        "reply_to_id": None,
+        "status": status,
+        "error_code": None,
+        "error_title": None,
+        "created_at": now,
+        "status_at": now,
+    }
 
 
 def _details(message: InboundMessage) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # Meta retries a delivery for up to 7 days; keep its key a day longer than that.
 DEDUPE_KEEP = timedelta(days=8)
 HOUSEKEEPING_EVERY = 3600.0
+HOUSEKEEPING_FIRST = 60.0  # not at start: a process that starts and stops at once has nothing to tidy
 
 
 class Pipeline:
@@ -78,12 +79,12 @@ class Pipeline:
 
     async def stop(self) -> None:
         await self.inbox.stop()
+        await self.dispatcher.stop()
+        await self.sender.stop()
         if self._housekeeping:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._housekeeping
-        await self.dispatcher.stop()
-        await self.sender.stop()
 
     async def settle(self) -> None:
         """Wait until every stored delivery is handled and every due reply sent (tests, terminal chat)."""
@@ -94,6 +95,7 @@ class Pipeline:
                 return
 
     async def _keep_house(self) -> None:
+        await asyncio.sleep(HOUSEKEEPING_FIRST)
         while True:
             try:
                 async with self.db.write() as session:

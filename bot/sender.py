@@ -15,6 +15,7 @@ from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
 from bot.graph import GraphClient, PermanentSendError, SendError
 from bot.metrics import Metrics
+from bot.tasks import stop_tasks
 from flows.messages import Reply
 from storage.db import Database
 from storage.outbox import Claimed, Outcome, claim, expired_leases, has_due_work, record
@@ -77,6 +78,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._idle.clear()
@@ -87,10 +89,10 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="sender")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Finish the batch in flight (its outcomes are recorded), then end."""
+        self._stopping = True
+        self._wake.set()
+        await stop_tasks([self._task] if self._task else [])
 
     @property
     def idle(self) -> bool:
@@ -104,10 +106,10 @@ class Sender:
             recovered = await expired_leases(session, self._clock.now())
         if recovered:
             log.warning("event=sender.recovered_leases rows=%d", recovered)
-        while True:
+        while not self._stopping:
             timeout = self._poll
             try:
-                while await self.run_once():
+                while not self._stopping and await self.run_once():
                     pass
                 async with self._db.read() as session:
                     due = await has_due_work(session, list(self._transports), self._clock.now())
@@ -119,6 +121,8 @@ class Sender:
                 raise
             except Exception as err:
                 log.error("event=sender.pass_failed error=%s", type(err).__name__)
+            if self._stopping:
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()

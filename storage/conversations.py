@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Client, ClientIdentity, Conversation, Message
@@ -106,6 +106,16 @@ async def conversation_for(
     result = await session.execute(select(Conversation).where(Conversation.key == key))
     conversation = result.scalar_one_or_none()
     if conversation is None:
+        # The same person under another key (e.g. known by phone before their BSUID arrived): re-key.
+        result = await session.execute(
+            select(Conversation)
+            .where(Conversation.channel_id == channel_id, Conversation.identity_id == identity.id)
+            .order_by(Conversation.id)
+        )
+        conversation = result.scalars().first()
+        if conversation is not None:
+            conversation.key = key
+    if conversation is None:
         conversation = Conversation(
             key=key,
             business_id=business_id,
@@ -195,3 +205,209 @@ async def apply_status(
             )
         )
     return True
+
+
+# ------------------------------------------------------------------------------------- batch hot path
+
+CONVERSATIONS = Conversation.__table__
+CLIENTS = Client.__table__
+IDENTITIES = ClientIdentity.__table__
+MESSAGES = Message.__table__
+
+
+@dataclass(slots=True)
+class ConversationRecord:
+    """A conversation as the flows see it: loaded in bulk, changed in memory, saved in bulk."""
+
+    id: int
+    key: str
+    business_id: str
+    channel_id: int
+    client_id: int
+    identity_id: int
+    flow: str
+    state: str
+    slots: dict[str, Any]
+    locale: str
+    handled_by: str
+    needs_staff: bool
+    misunderstood: int
+    last_client_message_at: datetime | None
+    last_message_at: datetime | None
+    client_name: str | None
+    identity: tuple[str | None, str | None, str | None, str | None]  # user_id, phone, username, name
+
+    @classmethod
+    def of(cls, conversation: Conversation, client: Client, identity: ClientIdentity) -> ConversationRecord:
+        return cls(
+            id=conversation.id,
+            key=conversation.key,
+            business_id=conversation.business_id,
+            channel_id=conversation.channel_id,
+            client_id=client.id,
+            identity_id=identity.id,
+            flow=conversation.flow,
+            state=conversation.state,
+            slots=dict(conversation.slots or {}),
+            locale=conversation.locale,
+            handled_by=conversation.handled_by,
+            needs_staff=conversation.needs_staff,
+            misunderstood=conversation.misunderstood,
+            last_client_message_at=conversation.last_client_message_at,
+            last_message_at=conversation.last_message_at,
+            client_name=client.name,
+            identity=(identity.user_id, identity.phone, identity.username, identity.display_name),
+        )
+
+    def knows(self, who: Who) -> bool:
+        """True when the stored identity already holds everything `who` tells (no update needed)."""
+        user_id, phone, username, name = self.identity
+        return all(
+            new is None or new == old
+            for new, old in (
+                (who.user_id, user_id),
+                (who.phone, phone),
+                (who.username, username),
+                (who.name, name),
+            )
+        )
+
+
+async def load_conversations(session: AsyncSession, keys: list[str]) -> dict[str, ConversationRecord]:
+    """Every conversation with one of these keys, with its client's name and identity, in one query."""
+    if not keys:
+        return {}
+    c, cl, i = CONVERSATIONS.c, CLIENTS.c, IDENTITIES.c
+    result = await session.execute(
+        select(
+            c.id,
+            c.key,
+            c.business_id,
+            c.channel_id,
+            c.client_id,
+            c.identity_id,
+            c.flow,
+            c.state,
+            c.slots,
+            c.locale,
+            c.handled_by,
+            c.needs_staff,
+            c.misunderstood,
+            c.last_client_message_at,
+            c.last_message_at,
+            cl.name,
+            i.user_id,
+            i.phone,
+            i.username,
+            i.display_name,
+        )
+        .select_from(
+            CONVERSATIONS.join(CLIENTS, cl.id == c.client_id).join(IDENTITIES, i.id == c.identity_id)
+        )
+        .where(c.key.in_(keys))
+    )
+    records = {}
+    for row in result:
+        records[row.key] = ConversationRecord(
+            id=row.id,
+            key=row.key,
+            business_id=row.business_id,
+            channel_id=row.channel_id,
+            client_id=row.client_id,
+            identity_id=row.identity_id,
+            flow=row.flow,
+            state=row.state,
+            slots=dict(row.slots or {}),
+            locale=row.locale,
+            handled_by=row.handled_by,
+            needs_staff=row.needs_staff,
+            misunderstood=row.misunderstood,
+            last_client_message_at=row.last_client_message_at,
+            last_message_at=row.last_message_at,
+            client_name=row.name,
+            identity=(row.user_id, row.phone, row.username, row.display_name),
+        )
+    return records
+
+
+async def save_conversations(session: AsyncSession, records: list[ConversationRecord], now: datetime) -> None:
+    if not records:
+        return
+    await session.execute(
+        update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == bindparam("b_id"))
+        .values(
+            flow=bindparam("b_flow"),
+            state=bindparam("b_state"),
+            slots=bindparam("b_slots"),
+            locale=bindparam("b_locale"),
+            needs_staff=bindparam("b_needs_staff"),
+            misunderstood=bindparam("b_misunderstood"),
+            last_client_message_at=bindparam("b_last_client"),
+            last_message_at=bindparam("b_last"),
+            updated_at=bindparam("b_now"),
+        )
+        .execution_options(synchronize_session=False),
+        [
+            {
+                "b_id": r.id,
+                "b_flow": r.flow,
+                "b_state": r.state,
+                "b_slots": r.slots,
+                "b_locale": r.locale,
+                "b_needs_staff": r.needs_staff,
+                "b_misunderstood": r.misunderstood,
+                "b_last_client": r.last_client_message_at,
+                "b_last": r.last_message_at,
+                "b_now": now,
+            }
+            for r in records
+        ],
+    )
+
+
+async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert message rows in one statement; returns their ids in the rows' order."""
+    if not rows:
+        return []
+    result = await session.execute(
+        insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True), rows
+    )
+    return [row[0] for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    id: int
+    status: str
+
+
+async def outbound_by_platform_id(
+    session: AsyncSession, channel_ids: set[int], platform_ids: set[str]
+) -> dict[tuple[int, str], SentMessage]:
+    if not platform_ids:
+        return {}
+    m = MESSAGES.c
+    result = await session.execute(
+        select(m.id, m.channel_id, m.platform_message_id, m.status).where(
+            m.platform_message_id.in_(platform_ids), m.channel_id.in_(channel_ids), m.direction == "out"
+        )
+    )
+    return {(row[1], row[2]): SentMessage(row[0], row[3]) for row in result}
+
+
+async def save_statuses(session: AsyncSession, changes: list[dict[str, Any]]) -> None:
+    """changes: {"b_id", "b_status", "b_at", "b_code", "b_title"}; codes only land with 'failed'."""
+    if changes:
+        await session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                status_at=bindparam("b_at"),
+                error_code=bindparam("b_code"),
+                error_title=bindparam("b_title"),
+            )
+            .execution_options(synchronize_session=False),
+            changes,
+        )

@@ -70,16 +70,28 @@ async def pending_conversations(
     return list(keys)
 
 
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    id: int
+    conversation_key: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    received_at: datetime
+
+
 async def pending_events(
-    session: AsyncSession, keys: list[str], limit: int, now: datetime
-) -> list[InboundEvent]:
-    result = await session.execute(
-        select(InboundEvent)
-        .where(InboundEvent.state == "pending", InboundEvent.conversation_key.in_(keys), _due(now))
-        .order_by(InboundEvent.id)
-        .limit(limit)
+    session: AsyncSession, channel_ids: list[int], keys: list[str] | None, limit: int, now: datetime
+) -> list[PendingEvent]:
+    """Due events, oldest first, of these channels (and, when given, only these conversations)."""
+    e = EVENTS.c
+    query = select(e.id, e.conversation_key, e.kind, e.payload, e.attempts, e.received_at).where(
+        e.state == "pending", e.channel_id.in_(channel_ids), _due(now)
     )
-    return list(result.scalars())
+    if keys is not None:
+        query = query.where(e.conversation_key.in_(keys))
+    result = await session.execute(query.order_by(e.id).limit(limit))
+    return [PendingEvent(*row) for row in result]
 
 
 async def finish(session: AsyncSession, event_ids: list[int], now: datetime) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -27,31 +27,10 @@ class Claimed:
     attempts: int
 
 
-def enqueue(
-    session: AsyncSession,
-    *,
-    business_id: str,
-    conversation_id: int,
-    channel_id: int,
-    message: Message | None,
-    recipient: str,
-    payload: dict[str, Any],
-    now: datetime,
-) -> Outbox:
-    row = Outbox(
-        business_id=business_id,
-        conversation_id=conversation_id,
-        channel_id=channel_id,
-        message_id=message.id if message is not None else None,
-        recipient=recipient,
-        payload=payload,
-        state="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    return row
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Outbox rows written in the same transaction as the state change that caused them."""
+    if rows:
+        await session.execute(insert(OUTBOX), rows)
 
 
 async def claim(
@@ -134,71 +113,74 @@ class Outcome:
 
 
 async def record(session: AsyncSession, outcomes: list[Outcome], now: datetime) -> None:
-    for outcome in outcomes:
-        if outcome.released:
+    """Write what the sender learned, a few statements per batch whatever its size."""
+    o, m = OUTBOX.c, MESSAGES.c
+    released = [{"b_id": x.row_id} for x in outcomes if x.released]
+    sent = [x for x in outcomes if x.sent]
+    retry = [x for x in outcomes if not x.sent and not x.released and x.retry_at is not None]
+    failed = [x for x in outcomes if not x.sent and not x.released and x.retry_at is None]
+    if released:
+        await session.execute(
+            update(OUTBOX).where(o.id == bindparam("b_id")).values(state="pending", claimed_until=None),
+            released,
+        )
+    if sent:
+        await session.execute(
+            update(OUTBOX)
+            .where(o.id == bindparam("b_id"))
+            .values(state="sent", sent_at=now, attempts=o.attempts + 1, claimed_until=None, last_error=None),
+            [{"b_id": x.row_id} for x in sent],
+        )
+        with_message = [x for x in sent if x.message_id is not None]
+        if with_message:
             await session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == outcome.row_id)
-                .values(state="pending", claimed_until=None)
-            )
-        elif outcome.sent:
-            await session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == outcome.row_id)
+                update(MESSAGES)
+                .where(m.id == bindparam("b_id"), m.status == "queued")
                 .values(
-                    state="sent",
-                    sent_at=now,
-                    attempts=OUTBOX.c.attempts + 1,
-                    claimed_until=None,
-                    last_error=None,
-                )
+                    status="sent",
+                    status_at=now,
+                    platform_message_id=func.coalesce(bindparam("b_platform_id"), m.platform_message_id),
+                ),
+                [{"b_id": x.message_id, "b_platform_id": x.platform_message_id} for x in with_message],
             )
-            if outcome.message_id is not None:
-                await session.execute(
-                    update(MESSAGES)
-                    .where(MESSAGES.c.id == outcome.message_id, MESSAGES.c.status == "queued")
-                    .values(
-                        status="sent",
-                        status_at=now,
-                        platform_message_id=func.coalesce(
-                            outcome.platform_message_id, MESSAGES.c.platform_message_id
-                        ),
-                    )
-                )
-        elif outcome.retry_at is not None:
+    if retry:
+        await session.execute(
+            update(OUTBOX)
+            .where(o.id == bindparam("b_id"))
+            .values(
+                state="pending",
+                attempts=o.attempts + 1,
+                next_attempt_at=bindparam("b_retry_at"),
+                claimed_until=None,
+                last_error=bindparam("b_error"),
+            ),
+            [{"b_id": x.row_id, "b_retry_at": x.retry_at, "b_error": (x.error or "")[:300]} for x in retry],
+        )
+    if failed:
+        await session.execute(
+            update(OUTBOX)
+            .where(o.id == bindparam("b_id"))
+            .values(
+                state="failed", attempts=o.attempts + 1, claimed_until=None, last_error=bindparam("b_error")
+            ),
+            [{"b_id": x.row_id, "b_error": (x.error or "")[:300]} for x in failed],
+        )
+        with_message = [x for x in failed if x.message_id is not None]
+        if with_message:
             await session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == outcome.row_id)
+                update(MESSAGES)
+                .where(m.id == bindparam("b_id"))
                 .values(
-                    state="pending",
-                    attempts=OUTBOX.c.attempts + 1,
-                    next_attempt_at=outcome.retry_at,
-                    claimed_until=None,
-                    last_error=(outcome.error or "")[:300],
-                )
+                    status="failed",
+                    status_at=now,
+                    error_code=bindparam("b_code"),
+                    error_title=bindparam("b_error"),
+                ),
+                [
+                    {"b_id": x.message_id, "b_code": x.error_code, "b_error": (x.error or "")[:300]}
+                    for x in with_message
+                ],
             )
-        else:
-            await session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == outcome.row_id)
-                .values(
-                    state="failed",
-                    attempts=OUTBOX.c.attempts + 1,
-                    claimed_until=None,
-                    last_error=(outcome.error or "")[:300],
-                )
-            )
-            if outcome.message_id is not None:
-                await session.execute(
-                    update(MESSAGES)
-                    .where(MESSAGES.c.id == outcome.message_id)
-                    .values(
-                        status="failed",
-                        status_at=now,
-                        error_code=outcome.error_code,
-                        error_title=(outcome.error or "")[:300],
-                    )
-                )
 
 
 async def has_due_work(session: AsyncSession, channel_ids: list[int], now: datetime) -> datetime | None:
