@@ -175,11 +175,17 @@ class ChannelConfig(_Section):
     account_id: str | None = None
     access_token: str = ""
 
+    @field_validator("phone_number_id", "page_id", "account_id", mode="before")
+    @classmethod
+    def _digits_as_text(cls, value: Any) -> Any:
+        # Meta's asset ids are digits; writing them unquoted in TOML is an easy slip, not an error.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _asset_id(self) -> ChannelConfig:
         field = {"whatsapp": "phone_number_id", "messenger": "page_id", "instagram": "account_id"}[self.kind]
         if not getattr(self, field):
-            raise ValueError(f'a {self.kind} channel needs "{field}"')
+            raise ValueError(f'every {self.kind} channel needs "{field}"')
         return self
 
     @property

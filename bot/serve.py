@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
@@ -23,19 +24,20 @@ def describe_database_error(config: Config, err: BaseException) -> str:
 
 
 async def serve(config: Config, host: str, port: int) -> None:
+    # Take the port first: a taken port should fail before the database is touched.
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as err:
+        raise CommandError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
     runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
     try:
         await runner.setup()
     except (SQLAlchemyError, OSError) as err:
+        sock.close()
         await runner.cleanup()
         raise CommandError(describe_database_error(config, err)) from None
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-    except OSError as err:
-        await runner.cleanup()
-        raise CommandError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
-    bound = site._server.sockets[0].getsockname()[1] if site._server else port  # type: ignore[union-attr]
+    await web.SockSite(runner, sock).start()
+    bound = sock.getsockname()[1]
     print(
         f"Jola is listening on http://{host}:{bound} (webhook: POST /webhook). Ctrl-C stops it.", flush=True
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,8 @@ ROW_DESCRIPTION_LIMIT = 72
 MAX_ROWS = 10
 CALLBACK_LIMIT = 512
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
+ID_LIMIT = 200  # wamids are ~60 characters, BSUIDs up to 3 + 128
+_DIGITS = re.compile(r"[0-9]{4,20}")
 
 
 # ---------------------------------------------------------------------------------------------- inbound
@@ -81,21 +84,29 @@ def _contacts(items: list[Any]) -> Iterator[dict[str, Any]]:
             "wa_id": as_str(item.get("wa_id")),
             "user_id": as_str(item.get("user_id")),
             "name": as_str(profile.get("name")),
-            "username": as_str(profile.get("username")),
+            "username": clip_text(profile.get("username"), 128),
         }
 
 
 def _phone(wa_id: str | None) -> str | None:
     digits = (wa_id or "").strip().lstrip("+")
-    return f"+{digits}" if digits.isdigit() else None
+    return f"+{digits}" if _DIGITS.fullmatch(digits) else None
+
+
+def _id(value: Any, what: str, limit: int = ID_LIMIT) -> str | None:
+    """A platform id we store and key on; an absurd one makes the item malformed, not the insert fail."""
+    text = as_str(value)
+    if text is not None and len(text) > limit:
+        raise ValueError(f"{what} longer than {limit}")
+    return text or None
 
 
 def _message(item: dict[str, Any], contacts: list[dict[str, Any]], channel: ChannelInfo) -> InboundMessage:
-    wamid = as_str(item.get("id"))
+    wamid = _id(item.get("id"), "message id")
     if not wamid:
         raise ValueError("message without id")
-    wa_id = as_str(item.get("from"))
-    user_id = as_str(item.get("from_user_id"))
+    wa_id = _id(item.get("from"), "from", 32)
+    user_id = _id(item.get("from_user_id"), "from_user_id", 160)
     contact = next(
         (c for c in contacts if (user_id and c["user_id"] == user_id) or (wa_id and c["wa_id"] == wa_id)),
         None,
@@ -104,7 +115,7 @@ def _message(item: dict[str, Any], contacts: list[dict[str, Any]], channel: Chan
         contact = contacts[0]
     contact = contact or {}
     sender = Sender(
-        user_id=user_id or contact.get("user_id"),
+        user_id=user_id or _id(contact.get("user_id"), "user_id", 160),
         phone=_phone(wa_id or contact.get("wa_id")),
         name=clip_text(contact.get("name"), 200),
         username=contact.get("username"),
@@ -195,7 +206,7 @@ def _location(location: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status(item: dict[str, Any], channel: ChannelInfo) -> StatusUpdate:
-    wamid = as_str(item.get("id"))
+    wamid = _id(item.get("id"), "status id")
     if not wamid:
         raise ValueError("status without id")
     error = as_dict(next(iter(as_list(item.get("errors"))), None))
@@ -257,7 +268,11 @@ def _messages(reply: Reply, to: str) -> list[dict[str, Any]]:
         # More choices than a list holds: the rest stay readable in the text, never silently lost.
         text = text.rstrip() + "\n\n" + "\n".join(f"• {o.title}" for o in reply.options[MAX_ROWS:])
     if reply.options:
-        *chunks, body_text = split_text(text, BODY_LIMIT) if text.strip() else ["…"]
+        # The options' message holds at most BODY_LIMIT; what comes before it goes first, in full-size texts.
+        *lead, body_text = split_text(text, BODY_LIMIT) if text.strip() else ["…"]
+        chunks = split_text("\n".join(lead), TEXT_LIMIT) if lead else []
+    elif not reply.text.strip():
+        raise ValueError("a reply with neither text nor options")
     else:
         chunks, body_text = split_text(reply.text, TEXT_LIMIT), None
     bodies = [
