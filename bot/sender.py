@@ -45,6 +45,10 @@ class GraphTransport:
 
 
 class Sender:
+    """Claims due outbox rows and sends them, each conversation in its own task so a slow or failing
+    conversation never holds up the others; outcomes are written in groups (one transaction for all
+    that finished together)."""
+
     def __init__(
         self,
         db: Database,
@@ -67,7 +71,7 @@ class Sender:
         self._transports = transports
         self._clock = clock
         self._metrics = metrics
-        self._limit = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._batch_size = batch_size
         self._poll = poll_seconds
         self._max_attempts = max_attempts
@@ -78,6 +82,9 @@ class Sender:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._recorder: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._outcomes: asyncio.Queue[tuple[list[Outcome], asyncio.Future[None]]] = asyncio.Queue()
         self._stopping = False
 
     def wake(self) -> None:
@@ -86,13 +93,17 @@ class Sender:
 
     def start(self) -> None:
         self._wake.set()
+        self._recorder = asyncio.create_task(self._record_outcomes(), name="sender-recorder")
         self._task = asyncio.create_task(self._run(), name="sender")
 
     async def stop(self) -> None:
-        """Finish the batch in flight (its outcomes are recorded), then end."""
+        """Finish the sends in flight and record their outcomes, then end."""
         self._stopping = True
         self._wake.set()
         await stop_tasks([self._task] if self._task else [])
+        await stop_tasks(list(self._sending))
+        await self._outcomes.join()
+        await stop_tasks([self._recorder] if self._recorder else [], grace=0)
 
     @property
     def idle(self) -> bool:
@@ -111,12 +122,13 @@ class Sender:
             try:
                 while not self._stopping and await self.run_once():
                     pass
-                async with self._db.read() as session:
-                    due = await has_due_work(session, list(self._transports), self._clock.now())
-                if due is None:
-                    self._idle.set()
-                else:
-                    timeout = min(self._poll, max((due - self._clock.now()).total_seconds(), 0.001))
+                if not self._sending:
+                    async with self._db.read() as session:
+                        due = await has_due_work(session, list(self._transports), self._clock.now())
+                    if due is None:
+                        self._idle.set()
+                    else:
+                        timeout = min(self._poll, max((due - self._clock.now()).total_seconds(), 0.001))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -128,8 +140,9 @@ class Sender:
             self._wake.clear()
 
     async def run_once(self) -> int:
-        """Send one batch; returns how many rows it claimed."""
-        if not self._transports:
+        """Claim what is due and start sending it; returns how many rows it claimed."""
+        free = self._concurrency - len(self._sending)
+        if not self._transports or free <= 0:
             return 0
         async with self._db.write() as session:
             rows = await claim(
@@ -142,31 +155,70 @@ class Sender:
             )
         if not rows:
             return 0
-        self._metrics.outbox_pending.set(len(rows))
         conversations: dict[int, list[Claimed]] = {}
         for row in rows:
             conversations.setdefault(row.conversation_id, []).append(row)
-        results = await asyncio.gather(*(self._send_in_order(batch) for batch in conversations.values()))
-        outcomes = [outcome for batch in results for outcome in batch]
-        async with self._db.write() as session:
-            await record(session, outcomes, self._clock.now())
-        if self._on_sent and any(o.sent for o in outcomes):
-            self._on_sent()
+        for batch in conversations.values():
+            task = asyncio.create_task(self._conversation(batch))
+            self._sending.add(task)
+            task.add_done_callback(self._finished)
+        self._metrics.outbox_pending.set(len(self._sending))
         return len(rows)
+
+    async def _conversation(self, rows: list[Claimed]) -> None:
+        try:
+            outcomes = await self._send_in_order(rows)
+        except Exception as err:  # a bug here must not leave rows claimed, nor spin: retry after a pause
+            log.error("event=sender.conversation_failed error=%s", type(err).__name__)
+            later = self._clock.now() + timedelta(seconds=self._retry_max)
+            outcomes = [
+                Outcome(
+                    row_id=r.id,
+                    message_id=r.message_id,
+                    error=f"internal: {type(err).__name__}",
+                    retry_at=later,
+                )
+                for r in rows
+            ]
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outcomes.put_nowait((outcomes, recorded))
+        await recorded
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._wake.set()  # its conversation may have more to send, and a slot is free again
+
+    async def _record_outcomes(self) -> None:
+        """Group commit for outcomes: all that finished since the last write goes in one transaction."""
+        while True:
+            batch = [await self._outcomes.get()]
+            while not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            outcomes = [outcome for items, _ in batch for outcome in items]
+            try:
+                async with self._db.write() as session:
+                    await record(session, outcomes, self._clock.now())
+            except Exception as err:  # rows stay claimed until their lease ends, then are sent again
+                log.error("event=sender.record_failed rows=%d error=%s", len(outcomes), type(err).__name__)
+            finally:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+                    self._outcomes.task_done()
+            if self._on_sent and any(o.sent for o in outcomes):
+                self._on_sent()
 
     async def _send_in_order(self, rows: list[Claimed]) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        async with self._limit:
-            for index, row in enumerate(rows):
-                outcome = await self._send(row)
-                outcomes.append(outcome)
-                if not outcome.sent and outcome.retry_at is not None:
-                    # A reply that must be retried holds back the ones after it, so order is kept.
-                    outcomes.extend(
-                        Outcome(row_id=r.id, message_id=r.message_id, released=True)
-                        for r in rows[index + 1 :]
-                    )
-                    break
+        for index, row in enumerate(rows):
+            outcome = await self._send(row)
+            outcomes.append(outcome)
+            if not outcome.sent and outcome.retry_at is not None:
+                # A reply that must be retried holds back the ones after it, so order is kept.
+                outcomes.extend(
+                    Outcome(row_id=r.id, message_id=r.message_id, released=True) for r in rows[index + 1 :]
+                )
+                break
         return outcomes
 
     async def _send(self, row: Claimed) -> Outcome:

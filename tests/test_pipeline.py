@@ -266,3 +266,19 @@ async def test_a_status_that_beats_its_send_record_is_applied_once_the_id_is_kno
         assert reply.status == "delivered"
     finally:
         await jola.client.close()
+
+
+async def test_a_slow_conversation_does_not_hold_up_the_others(jola: Jola) -> None:
+    """One client's send hanging on the platform must not make every other client wait."""
+    gate = jola.graph.hold("15550000001")
+    await jola.deliver(whatsapp_text("hi", wa_id="15550000001", user_id=None))
+    await jola.deliver(whatsapp_text("hi", wa_id="15550000002", user_id=None))
+    [other] = await jola.graph.wait_for_calls(1)
+    assert other.body["to"] == "15550000002"
+    await jola.deliver(whatsapp_button("svc:massage", "Massage", wa_id="15550000002", user_id=None))
+    second = (await jola.graph.wait_for_calls(2))[1]
+    assert second.body["to"] == "15550000002"
+    assert jola.graph.sent_to("15550000001") == []
+    gate.set()
+    await jola.settle()
+    assert len(jola.graph.sent_to("15550000001")) == 1

@@ -61,6 +61,7 @@ class FakeGraph:
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._holds: dict[str, asyncio.Event] = {}
         self.url = ""
 
     async def start(self) -> str:
@@ -85,8 +86,16 @@ class FakeGraph:
         for _ in range(times):
             self._failures.append((status, payload))
 
+    def hold(self, recipient: str) -> asyncio.Event:
+        """Calls to `recipient` hang until the returned event is set (a slow platform, for one chat)."""
+        self._holds[recipient] = asyncio.Event()
+        return self._holds[recipient]
+
     async def _messages(self, request: web.Request) -> web.Response:
         body = await request.json()
+        gate = self._holds.get(body.get("to", ""))
+        if gate is not None:
+            await gate.wait()
         if self._failures:
             status, payload = self._failures.popleft()
             self.calls.append(GraphCall(request.path, request.headers.get("Authorization"), body, None))
