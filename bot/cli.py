@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot.config import Config, ConfigError, demo_config, find_config_path, load_config
 
@@ -49,7 +50,9 @@ def _config(path_arg: str | None, *, announce: bool) -> Config:
     if announce:
         print(
             "No config given (--config, $JOLA_CONFIG or ./jola.toml): running the demo business "
-            f'"{config.businesses[0].name}" on SQLite in ./jola-data/.',
+            f'"{config.businesses[0].name}" on SQLite in ./jola-data/.\n'
+            "Talk to it as a client from another terminal with: jola chat\n"
+            "Its webhook secrets (app secret, verify token) are in ./jola-data/demo-secrets.toml.",
             flush=True,
         )
     return config
@@ -74,8 +77,18 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(config.server.log_level)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    asyncio.run(serve(config, host, port))
+    _run(serve(config, host, port))
     return 0
+
+
+def _run(main: Any) -> None:
+    """asyncio.run on uvloop where it is installed (Linux, macOS): the same code, less CPU per request."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def _chat(args: argparse.Namespace) -> int:

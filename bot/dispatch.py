@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -19,6 +20,10 @@ from storage.db import Database
 from storage.inbox import PendingEvent, defer, finish, pending_conversations, pending_events, record_failure
 
 log = logging.getLogger(__name__)
+
+# A batch holds the write lock (on SQLite, the only one, which acks wait for too): aim for batches of
+# about this long, sized from the measured cost of an event.
+BATCH_SECONDS = 0.02
 
 
 class Dispatcher:
@@ -49,6 +54,8 @@ class Dispatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._active = 0  # workers inside a pass
         self._stopping = False
+        self._limit = batch_size
+        self._per_event = 0.001  # seconds, a moving average
         # Each process handles the channels it serves (jola chat's terminal channel is not jola serve's).
         self._channel_ids = [channel.id for channel in handler.directory]
 
@@ -98,6 +105,14 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Handle one batch in one transaction; returns how many events it took (0: nothing to do)."""
+        try:
+            return await self._pass(isolate=False)
+        except _BadBatch:
+            # Something in the batch is bad: that transaction is rolled back; redo the batch one event
+            # at a time to find the bad one and keep the rest.
+            return await self._pass(isolate=True)
+
+    async def _pass(self, *, isolate: bool) -> int:
         async with self._db.write() as session:
             now = self._clock.now()
             keys = None
@@ -106,16 +121,19 @@ class Dispatcher:
                 keys = [k for k in pending if await self._db.try_lock(session, k)]
                 if not keys:
                     return 0
-            events = await pending_events(session, self._channel_ids, keys, self._batch_size, now)
+            events = await pending_events(session, self._channel_ids, keys, self._limit, now)
             if not events:
                 return 0
-            try:
-                async with session.begin_nested():
-                    deferred = await self._handler.handle(session, [_event(e) for e in events])
-                handled, failed = events, 0
-            except Exception:
-                # Something in the batch is bad: redo it one event at a time to find it and keep the rest.
+            if isolate:
                 handled, deferred, failed = await self._one_by_one(session, events, now)
+            else:
+                started = time.perf_counter()
+                try:
+                    deferred = await self._handler.handle(session, [_event(e) for e in events])
+                except Exception as err:
+                    raise _BadBatch from err
+                handled, failed = events, 0
+                self._size_batches((time.perf_counter() - started) / len(events))
             for event_id, later in deferred.items():
                 await defer(session, event_id, now + timedelta(seconds=later.seconds))
             done = [e for e in handled if e.id not in deferred]
@@ -126,6 +144,10 @@ class Dispatcher:
         if done:
             self._on_handled()
         return len(events) if (done or failed) else 0
+
+    def _size_batches(self, per_event: float) -> None:
+        self._per_event = 0.8 * self._per_event + 0.2 * per_event
+        self._limit = max(1, min(self._batch_size, int(BATCH_SECONDS / max(self._per_event, 1e-5))))
 
     async def _one_by_one(
         self, session: AsyncSession, events: list[PendingEvent], now
@@ -158,6 +180,10 @@ class Dispatcher:
                     blocked.add(event.conversation_key)  # its later events wait, to keep the order
                 self._metrics.dispatched.labels("failed" if give_up else "retry").inc()
         return handled, deferred, failed
+
+
+class _BadBatch(Exception):
+    """The fast path failed on some event of the batch."""
 
 
 def _event(row: PendingEvent) -> Event:

@@ -69,7 +69,7 @@ class InboxWriter:
             for event in events:
                 unique.setdefault(event.provider_key, event)
         try:
-            async with self._db.write() as session:
+            async with self._db.write(urgent=True) as session:
                 stored = await store_events(self._db, session, list(unique.values()), self._clock.now())
         except Exception as err:  # the database is down or full: every waiter gets a clean 503
             log.error("event=inbox.store_failed requests=%d error=%s", len(batch), type(err).__name__)

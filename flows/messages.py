@@ -129,8 +129,12 @@ class InboundMessage:
         return f"{self.channel_id}:{self.sender.key}"
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # By hand rather than dataclasses.asdict (a recursive deep copy): this runs for every delivery.
+        data = _flat(self)
         data["timestamp"] = self.timestamp.isoformat()
+        data["sender"] = _flat(self.sender)
+        data["media"] = _flat(self.media) if self.media else None
+        data["location"] = _flat(self.location) if self.location else None
         return data
 
     @classmethod
@@ -166,7 +170,7 @@ class StatusUpdate:
         return f"status:{self.channel_id}:{self.platform_id}"
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = _flat(self)
         data["timestamp"] = self.timestamp.isoformat()
         return data
 
@@ -180,6 +184,16 @@ class StatusUpdate:
 
 
 Inbound = InboundMessage | StatusUpdate
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _flat(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, one level deep (StrEnums stay str, which JSON takes as is)."""
+    names = _FIELDS.get(type(obj))
+    if names is None:
+        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    return {name: getattr(obj, name) for name in names}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,7 +230,13 @@ class Reply:
     reply_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = _flat(self)
+        data["options"] = [_flat(o) for o in self.options]
+        if self.template is not None:
+            data["template"] = _flat(self.template)
+            data["template"]["body_params"] = list(self.template.body_params)
+            data["template"]["button_payloads"] = list(self.template.button_payloads)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:

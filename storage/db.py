@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,7 +47,7 @@ class Database:
         self._writer_engine = self.engine.execution_options(jola_write=True)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._writer_engine, expire_on_commit=False)
-        self._write_gate = asyncio.Lock() if self.is_sqlite else None
+        self._write_gate = WriteGate() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,9 +60,12 @@ class Database:
             yield session
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction, committed on success and rolled back on error."""
-        gate = self._write_gate or contextlib.nullcontext()
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """One write transaction, committed on success and rolled back on error.
+
+        `urgent` writers (storing a delivery someone waits on) go ahead of the others queued for the lock.
+        """
+        gate = self._write_gate.hold(urgent) if self._write_gate else contextlib.nullcontext()
         async with gate, self._write_sessions() as session, session.begin():
             yield session
 
@@ -91,6 +95,45 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class WriteGate:
+    """A lock for one process's SQLite writers, where urgent waiters are served before the rest."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._normal: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, urgent: bool = False) -> AsyncIterator[None]:
+        if self._held or self._urgent or self._normal:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._normal).append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # handed the lock while being cancelled: pass it on
+                else:
+                    with contextlib.suppress(ValueError):
+                        (self._urgent if urgent else self._normal).remove(waiter)
+                raise
+        else:
+            self._held = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # ownership passes straight to the waiter
+                    return
+        self._held = False
 
 
 def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:

@@ -282,3 +282,55 @@ async def test_a_slow_conversation_does_not_hold_up_the_others(jola: Jola) -> No
     gate.set()
     await jola.settle()
     assert len(jola.graph.sent_to("15550000001")) == 1
+
+
+async def test_a_poisoned_event_fails_alone_and_the_rest_of_its_batch_is_answered(jola: Jola) -> None:
+    """An event the handler cannot read is retried, then set aside; it never blocks other clients."""
+    from datetime import UTC, datetime
+
+    from storage.models import Channel, InboundEvent
+
+    async with jola.db.write() as session:
+        channel_id = (await session.execute(select(Channel.id))).scalar_one()
+        session.add(
+            InboundEvent(
+                provider_key="wa:msg:poison",
+                business_id="harbour-clinic",
+                channel_id=channel_id,
+                conversation_key=f"{channel_id}:+15550009999",
+                kind="message",
+                payload={"not": "a message"},
+                state="pending",
+                attempts=0,
+                received_at=datetime.now(UTC),
+            )
+        )
+    await WhatsAppClient(jola).says("hi")
+    async with jola.db.read() as session:
+        poison = (
+            await session.execute(select(InboundEvent).where(InboundEvent.provider_key == "wa:msg:poison"))
+        ).scalar_one()
+    assert (poison.state, poison.attempts, poison.error) == ("failed", 3, "KeyError")
+    assert len(jola.graph.sent_to(CLIENT)) == 1
+
+
+async def test_urgent_writers_go_ahead_of_the_queue() -> None:
+    """Storing a delivery someone is waiting on jumps ahead of background writers waiting for SQLite."""
+    import asyncio
+
+    from storage.db import WriteGate
+
+    gate, order = WriteGate(), []
+
+    async def writer(name: str, urgent: bool) -> None:
+        async with gate.hold(urgent):
+            order.append(name)
+            await asyncio.sleep(0)
+
+    async with gate.hold():
+        tasks = [asyncio.create_task(writer("dispatch", False)), asyncio.create_task(writer("sender", False))]
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(writer("inbox", True)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == ["inbox", "dispatch", "sender"]
