@@ -44,52 +44,47 @@ async def claim(
 ) -> list[Claimed]:
     """Claim due rows, per conversation in order: a conversation whose oldest open row is not due, or is
     being sent by someone else, waits, so its replies never overtake each other."""
+    o = OUTBOX.c
     query = (
         select(
-            OUTBOX.c.id,
-            OUTBOX.c.conversation_id,
-            OUTBOX.c.state,
-            OUTBOX.c.next_attempt_at,
-            OUTBOX.c.claimed_until,
+            o.id,
+            o.conversation_id,
+            o.channel_id,
+            o.message_id,
+            o.recipient,
+            o.payload,
+            o.attempts,
+            o.state,
+            o.next_attempt_at,
+            o.claimed_until,
         )
-        .where(OUTBOX.c.state.in_(("pending", "sending")), OUTBOX.c.channel_id.in_(channel_ids))
-        .order_by(OUTBOX.c.id)
+        .where(o.state.in_(("pending", "sending")), o.channel_id.in_(channel_ids))
+        .order_by(o.id)
         .limit(limit * 4)
     )
     if not db.is_sqlite:
         query = query.with_for_update(skip_locked=True)
-    rows = (await session.execute(query)).all()
     blocked: set[int] = set()
-    chosen: list[int] = []
-    for row_id, conversation_id, state, next_attempt_at, claimed_until in rows:
+    chosen: list[Claimed] = []
+    for row in (await session.execute(query)).all():
+        *claimed, state, next_attempt_at, claimed_until = row
+        conversation_id = row.conversation_id
         if conversation_id in blocked:
             continue
         busy = state == "sending" and claimed_until is not None and _aware(claimed_until) > now
         if busy or _aware(next_attempt_at) > now:
             blocked.add(conversation_id)
             continue
-        chosen.append(row_id)
+        chosen.append(Claimed(*claimed))
         if len(chosen) >= limit:
             break
-    if not chosen:
-        return []
-    await session.execute(
-        update(OUTBOX).where(OUTBOX.c.id.in_(chosen)).values(state="sending", claimed_until=now + lease)
-    )
-    result = await session.execute(
-        select(
-            OUTBOX.c.id,
-            OUTBOX.c.conversation_id,
-            OUTBOX.c.channel_id,
-            OUTBOX.c.message_id,
-            OUTBOX.c.recipient,
-            OUTBOX.c.payload,
-            OUTBOX.c.attempts,
+    if chosen:
+        await session.execute(
+            update(OUTBOX)
+            .where(o.id.in_([c.id for c in chosen]))
+            .values(state="sending", claimed_until=now + lease)
         )
-        .where(OUTBOX.c.id.in_(chosen))
-        .order_by(OUTBOX.c.id)
-    )
-    return [Claimed(*row) for row in result]
+    return chosen
 
 
 def _aware(value: datetime) -> datetime:
