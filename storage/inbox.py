@@ -45,8 +45,9 @@ async def store_events(
         }
         for e in events
     ]
-    statement = db.insert_ignoring_duplicates(EVENTS).values(rows).returning(EVENTS.c.provider_key)
-    result = await session.execute(statement)
+    # executemany, not one multi-VALUES statement: its compiled form is cached whatever the row count.
+    statement = db.insert_ignoring_duplicates(EVENTS).returning(EVENTS.c.provider_key)
+    result = await session.execute(statement, rows)
     return {row[0] for row in result}
 
 
