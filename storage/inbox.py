@@ -128,10 +128,3 @@ async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
         delete(EVENTS).where(EVENTS.c.state != "pending", EVENTS.c.received_at < cutoff)
     )
     return result.rowcount or 0
-
-
-async def count_pending(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
-    result = await session.execute(select(func.count()).where(EVENTS.c.state == "pending"))
-    return int(result.scalar() or 0)
