@@ -41,6 +41,7 @@ class WelcomeFlow(StateMachine):
         | choosing_service.to.itself(after="offer_again")
         | waiting_for_staff.to(waiting_for_staff, cond="picked_service", after="note_service")
         | waiting_for_staff.to(choosing_service, cond="starts_over", after="offer_services")
+        | waiting_for_staff.to.itself(cond="not_yet_reassured", after="reassure")
         | waiting_for_staff.to.itself()
     )
 
@@ -62,6 +63,9 @@ class WelcomeFlow(StateMachine):
 
     def starts_over(self, turn: Turn) -> bool:
         return turn.words in START_OVER_WORDS
+
+    def not_yet_reassured(self) -> bool:
+        return not (self.model.slots or {}).get("reassured")
 
     # ----------------------------------------------------------------------------------------- actions
 
@@ -91,7 +95,7 @@ class WelcomeFlow(StateMachine):
     def note_service(self, turn: Turn) -> None:
         service = self._service(turn)
         assert service is not None
-        self.model.slots = {**(self.model.slots or {}), "service": service.key}
+        self.model.slots = {**(self.model.slots or {}), "service": service.key, "reassured": False}
         self.model.needs_staff = True
         self.model.misunderstood = 0
         self.replies.append(
@@ -106,7 +110,13 @@ class WelcomeFlow(StateMachine):
             )
         )
 
+    def reassure(self) -> None:
+        """Once per wait: the client knows they were heard, without the bot chattering on."""
+        self.model.slots = {**(self.model.slots or {}), "reassured": True}
+        self.replies.append(Reply(text=say(self.model.locale, "passed_on", business_name=self.business.name)))
+
     def hand_to_staff(self, turn: Turn) -> None:
+        self.model.slots = {**(self.model.slots or {}), "reassured": False}
         self.model.needs_staff = True
         self.model.misunderstood = 0
         self.replies.append(Reply(text=say(self.model.locale, "handed_to_staff")))

@@ -27,3 +27,65 @@ async def test_choosing_a_service_is_noted_for_staff(jola: Jola) -> None:
         "Massage (60 min) it is. Someone from Harbour Clinic will get back to you here to find a time "
         "that suits you."
     ]
+
+
+async def test_while_waiting_for_staff_the_bot_answers_once_then_keeps_quiet(jola: Jola) -> None:
+    """The client learns they were heard, and the bot does not chatter while a person takes over."""
+    client = WhatsAppClient(jola)
+    await client.says("hello")
+    await client.taps("Massage")
+
+    first = await client.says("Can it be a woman therapist?")
+    second = await client.says("And is there parking?")
+
+    assert [r.text for r in first] == [
+        "Thanks, I've passed that on. Someone from Harbour Clinic will answer you here."
+    ]
+    assert second == []
+
+
+async def test_a_client_can_ask_for_a_person(jola: Jola) -> None:
+    """'Talk to a person' is always an option and hands the conversation to staff."""
+    client = WhatsAppClient(jola)
+    await client.says("hello")
+    replies = await client.taps("Talk to a person")
+    assert [r.text for r in replies] == [
+        "I'll ask a member of our team to help you. They will answer you here."
+    ]
+
+
+async def test_a_danish_business_greets_in_danish(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
+    """The business's default language is the bot's language until a client asks otherwise."""
+    from tests.conftest import make_config, start_jola
+
+    jola = await start_jola(make_config(database, fake_graph.url, business={"locale": "da"}), fake_graph)
+    try:
+        client = WhatsAppClient(jola)
+        [greeting] = await client.says("Hej")
+        assert greeting.text.startswith("Hej Test, velkommen til Harbour Clinic!\nHvad vil du gerne booke?")
+        assert greeting.options == ["Massage", "Physiotherapy", "Tal med en person"]
+        [noted] = await client.taps("Massage")
+        assert noted.text.startswith("Massage (60 min) – det er noteret.")
+    finally:
+        await jola.client.close()
+
+
+async def test_a_business_greeting_is_used_and_a_broken_one_falls_back(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
+    """Business-authored texts render in a sandbox; a typo in them never silences the bot."""
+    from tests.conftest import make_config, start_jola
+
+    for greeting, expected in (
+        (
+            "Hello {{ client.first_name }}, this is {{ business.name }}.",
+            "Hello Test, this is Harbour Clinic.",
+        ),
+        ("Hello {{ client.first_name ", "Hi Test, welcome to Harbour Clinic!"),
+        ("{{ ''.__class__.__mro__ }}", "Hi Test, welcome to Harbour Clinic!"),
+    ):
+        config = make_config(database, fake_graph.url, business={"replies": {"greeting": greeting}})
+        jola = await start_jola(config, fake_graph)
+        try:
+            [reply] = await WhatsAppClient(jola, wa_id=f"4512{len(fake_graph.calls):06d}").says("hi")
+            assert reply.text.startswith(expected), reply.text
+        finally:
+            await jola.client.close()
