@@ -18,11 +18,13 @@ from bot.sender import Sender, Transport
 from flows.context import BusinessProfile
 from storage.db import Database
 from storage.inbox import purge_before
+from storage.outbox import purge_finished
 
 log = logging.getLogger(__name__)
 
 # Meta retries a delivery for up to 7 days; keep its key a day longer than that.
 DEDUPE_KEEP = timedelta(days=8)
+OUTBOX_KEEP = timedelta(days=1)
 HOUSEKEEPING_EVERY = 3600.0
 HOUSEKEEPING_FIRST = 60.0  # not at start: a process that starts and stops at once has nothing to tidy
 
@@ -94,14 +96,21 @@ class Pipeline:
             if self.dispatcher.idle and self.sender.idle:
                 return
 
+    async def keep_house(self) -> None:
+        """Forget what is no longer needed: dedupe keys past Meta's retry horizon, finished outbox rows
+        (their text lives on in the message record; the copy in the outbox is not kept)."""
+        now = self.clock.now()
+        async with self.db.write() as session:
+            inbox = await purge_before(session, now - DEDUPE_KEEP)
+            outbox = await purge_finished(session, now - OUTBOX_KEEP)
+        if inbox or outbox:
+            log.info("event=housekeeping.purged inbox=%d outbox=%d", inbox, outbox)
+
     async def _keep_house(self) -> None:
         await asyncio.sleep(HOUSEKEEPING_FIRST)
         while True:
             try:
-                async with self.db.write() as session:
-                    purged = await purge_before(session, self.clock.now() - DEDUPE_KEEP)
-                if purged:
-                    log.info("event=housekeeping.purged_inbox rows=%d", purged)
+                await self.keep_house()
             except Exception as err:
                 log.error("event=housekeeping.failed error=%s", type(err).__name__)
             await asyncio.sleep(HOUSEKEEPING_EVERY)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -197,5 +197,13 @@ async def expired_leases(session: AsyncSession, now: datetime) -> int:
             OUTBOX.c.state == "sending", or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
         )
         .values(state="pending", claimed_until=None)
+    )
+    return result.rowcount or 0
+
+
+async def purge_finished(session: AsyncSession, cutoff: datetime) -> int:
+    """Sent and failed rows created before `cutoff` go; the message rows keep their status and reason."""
+    result = await session.execute(
+        delete(OUTBOX).where(OUTBOX.c.state.in_(("sent", "failed")), OUTBOX.c.created_at < cutoff)
     )
     return result.rowcount or 0

@@ -334,3 +334,34 @@ async def test_urgent_writers_go_ahead_of_the_queue() -> None:
         await asyncio.sleep(0)
     await asyncio.gather(*tasks)
     assert order == ["inbox", "dispatch", "sender"]
+
+
+async def test_housekeeping_forgets_old_dedupe_keys_and_sent_outbox_rows(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
+    """Data is not kept forever: past Meta's retry horizon the dedupe key goes; once sent, the outbox copy."""
+    from bot import keys
+    from storage.models import InboundEvent
+    from tests.conftest import SettableClock
+
+    clock = SettableClock()
+    jola = await start_jola(make_config(database, fake_graph.url), fake_graph, clock=clock)
+    try:
+        await WhatsAppClient(jola).says("hi")
+        pipeline = jola.app[keys.PIPELINE]
+        await pipeline.keep_house()
+        async with jola.db.read() as session:
+            assert len((await session.execute(select(InboundEvent))).all()) == 1
+            assert len((await session.execute(select(Outbox))).all()) == 1
+
+        clock.advance(days=2)
+        await pipeline.keep_house()
+        async with jola.db.read() as session:
+            assert len((await session.execute(select(InboundEvent))).all()) == 1
+            assert (await session.execute(select(Outbox))).all() == []
+        clock.advance(days=7)
+        await pipeline.keep_house()
+        async with jola.db.read() as session:
+            assert (await session.execute(select(InboundEvent))).all() == []
+            [message] = await outbound(jola)
+        assert message.status == "sent"
+    finally:
+        await jola.client.close()
