@@ -140,8 +140,12 @@ class Handler:
             who = _who(message)
             record = records.get(message.conversation_key)
             if record is None or not record.knows(who):
-                record = await self._resolve(session, message, who, profile, now)
-                records[message.conversation_key] = record
+                fresh = await self._resolve(session, message, who, profile, now)
+                if record is not None and record.id == fresh.id:
+                    # Same conversation, the person told us something new: keep this batch's state.
+                    record.identity, record.client_name = fresh.identity, fresh.client_name
+                else:
+                    record = records[message.conversation_key] = fresh
             self._one(message, record, profile, out, now)
         inbound_ids = await insert_messages(session, out.inbound)
         for row, index in zip(out.outbound, out.replies_to, strict=True):

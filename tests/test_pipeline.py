@@ -365,3 +365,22 @@ async def test_housekeeping_forgets_old_dedupe_keys_and_sent_outbox_rows(databas
         assert message.status == "sent"
     finally:
         await jola.client.close()
+
+
+async def test_a_name_change_in_the_middle_of_a_batch_keeps_the_conversation_state(jola: Jola) -> None:
+    """Two messages handled together, the second with a new profile name: the first's progress is kept."""
+    await jola.deliver(whatsapp_text("hi"))
+    await jola.settle()
+    from bot import keys
+
+    dispatcher = jola.app[keys.PIPELINE].dispatcher
+    await dispatcher.stop()
+    await jola.deliver(whatsapp_button("svc:massage", "Massage"))
+    await jola.deliver(whatsapp_text("thanks", name="Test Customer Renamed"))
+    assert await dispatcher.run_once() == 2
+    async with jola.db.read() as session:
+        conversation = (await session.execute(select(Conversation))).scalar_one()
+        identity = (await session.execute(select(ClientIdentity))).scalar_one()
+    assert conversation.state == "waiting_for_staff"
+    assert conversation.slots["service"] == "massage"
+    assert identity.display_name == "Test Customer Renamed"
