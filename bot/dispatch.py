@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # A batch holds the write lock (on SQLite, the only one, which acks wait for too): aim for batches of
 # about this long, sized from the measured cost of an event.
 BATCH_SECONDS = 0.02
+MIN_BATCH = 8  # fewer, and the per-batch statements cost more than the wait they save
 
 
 class Dispatcher:
@@ -147,7 +148,10 @@ class Dispatcher:
 
     def _size_batches(self, per_event: float) -> None:
         self._per_event = 0.8 * self._per_event + 0.2 * per_event
-        self._limit = max(1, min(self._batch_size, int(BATCH_SECONDS / max(self._per_event, 1e-5))))
+        self._limit = max(
+            min(MIN_BATCH, self._batch_size),
+            min(self._batch_size, int(BATCH_SECONDS / max(self._per_event, 1e-5))),
+        )
 
     async def _one_by_one(
         self, session: AsyncSession, events: list[PendingEvent], now
