@@ -186,3 +186,17 @@ async def test_no_signed_delivery_ever_gets_a_5xx(jola: Jola, body: dict) -> Non
     body.setdefault("object", "whatsapp_business_account")
     response = await jola.post(json.dumps(body).encode())
     assert response.status < 500
+
+
+async def test_when_the_delivery_cannot_be_stored_meta_gets_a_503_to_retry(jola: Jola) -> None:
+    """Nothing acknowledged is ever lost: if the inbox cannot take a delivery, we must not say 200."""
+    from sqlalchemy import text
+
+    async with jola.db.write() as session:
+        await session.execute(text("ALTER TABLE inbound_events RENAME TO inbound_events_away"))
+    response = await jola.post(whatsapp_text("hello"))
+    assert response.status == 503
+    async with jola.db.write() as session:
+        await session.execute(text("ALTER TABLE inbound_events_away RENAME TO inbound_events"))
+    response = await jola.post(whatsapp_text("hello again"))
+    assert response.status == 200
