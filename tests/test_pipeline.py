@@ -229,9 +229,10 @@ async def test_two_processes_on_one_database_keep_each_conversation_in_order(dat
                     )
                 )
                 await target.deliver(body)
+        # Either process may send any reply: wait for all of them, then for both to be quiet.
+        await fake_graph.wait_for_calls(len(clients) * 8)
         await first.settle()
         await second.settle()
-        await first.settle()
         for wa_id in clients:
             texts = [call.text for call in fake_graph.sent_to(wa_id)]
             assert len(texts) == 8, wa_id
