@@ -179,7 +179,7 @@ class Handler:
             now=now,
         )
         await session.flush()
-        return ConversationRecord.of(conversation, client, identity)
+        return (await load_conversations(session, [conversation.key]))[conversation.key]
 
     def _one(
         self,

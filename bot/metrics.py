@@ -47,7 +47,9 @@ class Metrics:
             ["reason", "final"],
             registry=r,
         )
-        self.outbox_pending = Gauge("jola_outbox_claimed", "Rows claimed by the last sender pass", registry=r)
+        self.sends_in_flight = Gauge(
+            "jola_sends_in_flight", "Conversations with a send to the platform in flight", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

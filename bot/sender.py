@@ -162,7 +162,7 @@ class Sender:
             task = asyncio.create_task(self._conversation(batch))
             self._sending.add(task)
             task.add_done_callback(self._finished)
-        self._metrics.outbox_pending.set(len(self._sending))
+        self._metrics.sends_in_flight.set(len(self._sending))
         return len(rows)
 
     async def _conversation(self, rows: list[Claimed]) -> None:

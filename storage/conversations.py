@@ -167,28 +167,6 @@ class ConversationRecord:
     client_name: str | None
     identity: tuple[str | None, str | None, str | None, str | None]  # user_id, phone, username, name
 
-    @classmethod
-    def of(cls, conversation: Conversation, client: Client, identity: ClientIdentity) -> ConversationRecord:
-        return cls(
-            id=conversation.id,
-            key=conversation.key,
-            business_id=conversation.business_id,
-            channel_id=conversation.channel_id,
-            client_id=client.id,
-            identity_id=identity.id,
-            flow=conversation.flow,
-            state=conversation.state,
-            slots=dict(conversation.slots or {}),
-            locale=conversation.locale,
-            handled_by=conversation.handled_by,
-            needs_staff=conversation.needs_staff,
-            misunderstood=conversation.misunderstood,
-            last_client_message_at=conversation.last_client_message_at,
-            last_message_at=conversation.last_message_at,
-            client_name=client.name,
-            identity=(identity.user_id, identity.phone, identity.username, identity.display_name),
-        )
-
     def knows(self, who: Who) -> bool:
         """True when the stored identity already holds everything `who` tells (no update needed)."""
         user_id, phone, username, name = self.identity

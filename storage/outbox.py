@@ -71,8 +71,8 @@ async def claim(
         conversation_id = row.conversation_id
         if conversation_id in blocked:
             continue
-        busy = state == "sending" and claimed_until is not None and _aware(claimed_until) > now
-        if busy or _aware(next_attempt_at) > now:
+        busy = state == "sending" and claimed_until is not None and claimed_until > now
+        if busy or next_attempt_at > now:
             blocked.add(conversation_id)
             continue
         chosen.append(Claimed(*claimed))
@@ -85,12 +85,6 @@ async def claim(
             .values(state="sending", claimed_until=now + lease)
         )
     return chosen
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +179,7 @@ async def has_due_work(session: AsyncSession, channel_ids: list[int], now: datet
             OUTBOX.c.state == "pending", OUTBOX.c.channel_id.in_(channel_ids)
         )
     )
-    value = result.scalar()
-    return _aware(value) if value is not None else None
+    return result.scalar()
 
 
 async def expired_leases(session: AsyncSession, now: datetime) -> int:
