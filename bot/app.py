@@ -9,6 +9,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import health, keys, webhook
+from bot.api import setup_api
 from bot.clock import Clock
 from bot.config import Config
 from bot.graph import GraphClient
@@ -41,6 +42,7 @@ def create_app(config: Config, *, clock: Clock | None = None, workers: bool = Tr
     app[WORKERS] = workers
     app.add_routes(webhook.routes)
     app.add_routes(health.routes)
+    setup_api(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 

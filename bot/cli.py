@@ -1,4 +1,4 @@
-"""The `jola` command: serve, check-config, chat. Bad input ends in one clear line and a non-zero exit."""
+"""The `jola` command: serve, check-config, chat, flows. Bad input ends in one clear line, exit 1."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         "--as", dest="as_id", metavar="PHONE_OR_ID", help="who you are (default: a test client)"
     )
     chat.add_argument("--business", metavar="ID", help="which business to talk to (default: the first)")
+
+    flows = commands.add_parser("flows", help="the conversation state machines")
+    flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="COMMAND")
+    diagram = flow_commands.add_parser(
+        "diagram", help="print each machine's states and transitions (Mermaid)"
+    )
+    diagram.add_argument("names", nargs="*", metavar="FLOW", help="booking, rescheduling, ... (default: all)")
     return parser
 
 
@@ -101,7 +108,21 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "check-config": _check_config, "chat": _chat}
+def _flows(args: argparse.Namespace) -> int:
+    from flows.diagrams import diagram, document
+    from flows.engine import FLOWS
+
+    unknown = [name for name in args.names if name not in FLOWS]
+    if unknown:
+        raise CommandError(f'no flow named "{unknown[0]}" (there are: {", ".join(FLOWS)})')
+    if not args.names:
+        print(document(), end="")
+    for name in args.names:
+        print(diagram(name))
+    return 0
+
+
+COMMANDS = {"serve": _serve, "check-config": _check_config, "chat": _chat, "flows": _flows}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

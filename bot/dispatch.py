@@ -179,6 +179,8 @@ class Dispatcher:
                     give_up,
                     type(err).__name__,
                 )
+                # The traceback may quote client data, so it is only logged at DEBUG.
+                log.debug("event=dispatch.event_failed_trace event=%s", event.id, exc_info=True)
                 await record_failure(session, event.id, type(err).__name__, give_up, now)
                 if not give_up:
                     blocked.add(event.conversation_key)  # its later events wait, to keep the order

@@ -15,6 +15,7 @@ from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
 from flows.context import BusinessProfile, Turn
+from flows.desk import Desk
 from flows.engine import DEFAULT_FLOW, Engine, initial_state
 from flows.messages import STATUS_RANK, InboundMessage, MessageType, Reply, StatusUpdate
 from storage.conversations import (
@@ -146,7 +147,7 @@ class Handler:
                     record.identity, record.client_name = fresh.identity, fresh.client_name
                 else:
                     record = records[message.conversation_key] = fresh
-            self._one(message, record, profile, out, now)
+            await self._one(session, message, record, profile, out, now)
         inbound_ids = await insert_messages(session, out.inbound)
         for row, index in zip(out.outbound, out.replies_to, strict=True):
             row["reply_to_id"] = inbound_ids[index]
@@ -181,8 +182,9 @@ class Handler:
         await session.flush()
         return (await load_conversations(session, [conversation.key]))[conversation.key]
 
-    def _one(
+    async def _one(
         self,
+        session: AsyncSession,
         message: InboundMessage,
         record: ConversationRecord,
         profile: BusinessProfile,
@@ -212,7 +214,8 @@ class Handler:
         turn = Turn(
             type=message.type, text=message.text, choice_id=message.choice_id, client_name=record.client_name
         )
-        replies = self.engine.respond(record, profile, turn)
+        desk = Desk(session, profile, record.client_id, str(message.channel), now)
+        replies = await self.engine.respond(record, profile, turn, desk)
         to = recipient_for(message.channel, message.sender)
         for reply in replies:
             payload = reply.to_json()

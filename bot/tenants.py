@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import Config, parse_duration
+from flows.availability import BookingRules
 from flows.context import BusinessProfile, ServiceInfo
 from flows.messages import ChannelKind
 from storage.db import Database
@@ -98,6 +99,14 @@ def business_profiles(config: Config) -> dict[str, BusinessProfile]:
             timezone=b.timezone,
             greeting=b.replies.greeting,
             services=tuple(ServiceInfo(s.id, s.name, s.duration_minutes) for s in b.services),
+            rules=BookingRules.from_strings(
+                timezone=b.timezone,
+                hours=b.hours,
+                slot_step_minutes=b.booking.slot_step_minutes,
+                buffer_minutes=b.booking.buffer_minutes,
+                min_notice=parse_duration(b.booking.min_notice),
+                max_ahead=parse_duration(b.booking.max_ahead),
+            ),
         )
         for b in config.businesses
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flows.messages import MessageType
 
@@ -22,6 +23,7 @@ class BusinessProfile:
     timezone: str
     greeting: str | None = None
     services: tuple[ServiceInfo, ...] = ()
+    rules: Any = None  # flows.availability.BookingRules: hours, slot step, buffer, notice, horizon
 
 
 @dataclass(frozen=True, slots=True)

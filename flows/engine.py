@@ -1,20 +1,52 @@
-"""Runs the conversation's flow for one client turn: load the row into a machine, fire, collect replies.
+"""Runs one client turn: read what they meant, pick the job (booking, rescheduling, cancelling,
+reconfirming, a person), fire that job's machine, collect its replies.
+
+What works in every state lives here, not in each machine: "start over", "help", "talk to a person",
+"stop", a language switch, and what happens after turns the bot cannot understand.
 
 Building a python-statemachine machine costs more than running it, so machines are pooled per flow and
-business; all state lives on the conversation record, which is bound to the machine for the one event
-and saved back by the caller in the same transaction. Nothing about a conversation stays in the machine.
+business; all state lives on the conversation record, bound to the machine for the one turn and saved
+back by the caller in the same transaction. Nothing about a conversation stays in the machine.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any
 
+from flows.booking import BookingFlow
+from flows.cancelling import CancellingFlow
 from flows.context import BusinessProfile, Turn
-from flows.messages import Reply
-from flows.welcome import WelcomeFlow
+from flows.desk import Desk
+from flows.flow import Flow, TurnContext
+from flows.handoff import HandoffFlow
+from flows.heard import Heard, understand
+from flows.messages import Option, Reply
+from flows.reconfirming import ReconfirmingFlow
+from flows.rescheduling import ReschedulingFlow
+from flows.texts import say, say_business
+from flows.understanding.intents import Intent
 
-FLOWS: dict[str, Any] = {"welcome": WelcomeFlow}
-DEFAULT_FLOW = "welcome"
+log = logging.getLogger(__name__)
+
+FLOWS: dict[str, type[Flow]] = {
+    "booking": BookingFlow,
+    "rescheduling": ReschedulingFlow,
+    "cancelling": CancellingFlow,
+    "reconfirming": ReconfirmingFlow,
+    "handoff": HandoffFlow,
+}
+DEFAULT_FLOW = "booking"
+JOBS = {
+    Intent.BOOK: "booking",
+    Intent.RESCHEDULE: "rescheduling",
+    Intent.CANCEL: "cancelling",
+}
+# Slots that belong to the conversation, not to one job: kept when a job starts.
+KEPT = ("greeted", "reminded", "stopped")
+# Misunderstood turns in a row: the first gets the question again, this many get choices, one more a person.
+OFFER_CHOICES_AFTER = 2
 
 
 def initial_state(flow: str = DEFAULT_FLOW) -> str:
@@ -45,34 +77,217 @@ class _Blank:
     def __init__(self, flow: str) -> None:
         self.flow, self.state, self.locale = flow, initial_state(flow), "en"
         self.slots: dict[str, Any] = {}
-        self.misunderstood, self.needs_staff = 0, False
+        self.misunderstood, self.needs_staff, self.client_name = 0, False, None
 
 
 class Engine:
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, int], list[Any]] = {}
+        self._idle: dict[tuple[str, str], list[Flow]] = {}
 
-    def respond(self, conversation: Any, business: BusinessProfile, turn: Turn) -> list[Reply]:
-        """Fire the client's turn at the conversation's machine; its new state lands on `conversation`."""
-        flow = FLOWS.get(conversation.flow)
-        if flow is None or conversation.state not in flow.states_map:
+    async def respond(
+        self, conversation: Any, business: BusinessProfile, turn: Turn, desk: Desk
+    ) -> list[Reply]:
+        """Handle the client's turn; the conversation's new state lands on `conversation`."""
+        heard = understand(turn, business, desk.local_now)
+        ctx = TurnContext(heard=heard, desk=desk, business=business)
+        if conversation.slots is None:
+            conversation.slots = {}
+        if conversation.flow not in FLOWS or conversation.state not in FLOWS[conversation.flow].states_map:
             # A flow or state from an older release: start afresh rather than get stuck.
-            conversation.flow, conversation.state = DEFAULT_FLOW, initial_state()
-            flow = FLOWS[DEFAULT_FLOW]
-        pool = self._idle.setdefault((conversation.flow, id(business)), [])
-        machine = pool.pop() if pool else flow(_Bound(_Blank(conversation.flow)), business)
-        machine.model.bind(conversation)
-        machine.replies = []
+            self._start(conversation, DEFAULT_FLOW)
+        switched = await self._language(conversation, heard, desk)
+        await self._route(conversation, ctx, switched)
+        self._greet_first_time(conversation, ctx, turn)
+        return ctx.replies
+
+    # ------------------------------------------------------------------------------------- routing
+
+    async def _route(self, conversation: Any, ctx: TurnContext, switched: bool) -> None:
+        heard = ctx.heard
+        if heard.unreadable:
+            self._say(conversation, ctx, "cannot_read")
+            return
+        if heard.says(Intent.START_OVER):
+            self._start(conversation, DEFAULT_FLOW, fresh=True)
+        elif heard.says(Intent.TALK_TO_PERSON):
+            self._hand_to_person(conversation, ctx)
+            return
+        elif heard.says(Intent.HELP) and not heard.choice:
+            self._offer_menu(conversation, ctx, "help")
+            return
+        elif heard.says(Intent.STOP):
+            self._start(conversation, "handoff", fresh=True)
+            conversation.state = "reassured"
+            conversation.slots = {**conversation.slots, "stopped": True}
+            self._say(conversation, ctx, "stopped")
+            return
+        elif heard.says(Intent.MY_APPOINTMENTS):
+            await self._list_appointments(conversation, ctx)
+            return
+        job = self._job_for(conversation, heard)
+        if job is None and self._finished(conversation):
+            if heard.says(Intent.THANKS) or heard.says(Intent.YES):
+                self._say(conversation, ctx, "welcome")
+                return
+            job = DEFAULT_FLOW
+        if job is not None and (job != conversation.flow or self._finished(conversation)):
+            self._start(conversation, job)
+        await self._fire(conversation, ctx, switched)
+
+    def _job_for(self, conversation: Any, heard: Heard) -> str | None:
+        for intent in heard.intents:  # strongest first: "no, cancel it" is about cancelling
+            if intent in JOBS:
+                return JOBS[intent]
+        reminded = self._finished(conversation) and conversation.slots.get("reminded")
+        if heard.says(Intent.YES) and (heard.appointment or reminded):
+            return "reconfirming"
+        if (
+            heard.says(Intent.FIRST_AVAILABLE)
+            or heard.services
+            or (heard.when and conversation.flow == "handoff")
+        ):
+            return "booking" if conversation.flow not in ("booking", "rescheduling") else None
+        return None
+
+    def _finished(self, conversation: Any) -> bool:
+        return bool(FLOWS[conversation.flow].states_map[conversation.state].final)
+
+    def _start(self, conversation: Any, flow: str, *, fresh: bool = False) -> None:
+        conversation.flow, conversation.state = flow, initial_state(flow)
+        conversation.slots = {k: v for k, v in (conversation.slots or {}).items() if k in KEPT}
+        if fresh:
+            conversation.misunderstood = 0
+
+    async def _fire(self, conversation: Any, ctx: TurnContext, switched: bool) -> None:
+        flow = conversation.flow
+        machine = self._machine(flow, ctx.business)
+        machine.model.bind(conversation)  # type: ignore[attr-defined]
+        machine.turn = ctx
         try:
-            machine.send("message", turn=turn)
-            return machine.replies
+            learned = await machine.note()  # type: ignore[attr-defined]
+            understood = learned or _understood(ctx.heard) or switched
+            if not understood and conversation.flow != "handoff":
+                conversation.misunderstood = (conversation.misunderstood or 0) + 1
+                if conversation.misunderstood > OFFER_CHOICES_AFTER:
+                    self._hand_to_person(conversation, ctx, lost=True)
+                    return
+                if conversation.misunderstood == OFFER_CHOICES_AFTER:
+                    self._offer_menu(conversation, ctx, "lost")
+                    return
+                sorry = say(conversation.locale, "not_understood")
+                await _send(machine)
+                _prepend(ctx, sorry)
+                return
+            else:
+                conversation.misunderstood = 0
+            await _send(machine)
         finally:
-            machine.model.bind(None)
-            pool.append(machine)
+            # A machine that entered a final state has stopped its engine for good: build a new one.
+            stopped = conversation.flow == flow and self._finished(conversation)
+            machine.turn = None
+            machine.model.bind(None)  # type: ignore[attr-defined]
+            if not stopped:
+                self._idle[(flow, ctx.business.id)].append(machine)
+
+    def _machine(self, flow: str, business: BusinessProfile) -> Flow:
+        pool = self._idle.setdefault((flow, business.id), [])
+        return pool.pop() if pool else FLOWS[flow](_Bound(_Blank(flow)))
+
+    # ------------------------------------------------------------------------------------- one-offs
+
+    def _hand_to_person(self, conversation: Any, ctx: TurnContext, *, lost: bool = False) -> None:
+        self._start(conversation, "handoff", fresh=True)
+        conversation.needs_staff = True
+        self._say(conversation, ctx, "handed_to_staff", lost=lost)
+
+    def _offer_menu(self, conversation: Any, ctx: TurnContext, text: str) -> None:
+        locale = conversation.locale
+        options = [
+            Option(id="book", title=say(locale, "options/book")),
+            Option(id="mine", title=say(locale, "options/mine")),
+            Option(id="person", title=say(locale, "options/talk_to_person")),
+        ]
+        body = say(locale, text, business_name=ctx.business.name, flow=conversation.flow)
+        ctx.replies.append(
+            Reply(text=body, options=tuple(options), options_label=say(locale, "options_label"))
+        )
+
+    async def _list_appointments(self, conversation: Any, ctx: TurnContext) -> None:
+        desk, locale = ctx.desk, conversation.locale
+        upcoming = await desk.upcoming()
+        from flows import formatting
+
+        today = desk.local_now.date()
+        lines = [
+            {
+                "service_name": a.service_name,
+                "when": formatting.moment(desk.local(a.start), locale, today),
+                "confirmed": a.status == "confirmed",
+            }
+            for a in upcoming
+        ]
+        options = [Option(id="book", title=say(locale, "options/book"))]
+        if upcoming:
+            options = [
+                Option(id="reschedule", title=say(locale, "options/reschedule")),
+                Option(id="cancel", title=say(locale, "options/cancel")),
+                *options,
+            ]
+        body = say(locale, "my_appointments", appointments=lines, business_name=ctx.business.name)
+        ctx.replies.append(
+            Reply(text=body, options=tuple(options), options_label=say(locale, "options_label"))
+        )
+
+    def _say(self, conversation: Any, ctx: TurnContext, name: str, **context: Any) -> None:
+        text = say(conversation.locale, name, business_name=ctx.business.name, **context)
+        ctx.replies.append(Reply(text=text))
+
+    # ------------------------------------------------------------------------------------- language
+
+    async def _language(self, conversation: Any, heard: Heard, desk: Desk) -> bool:
+        """The business's language until the client asks for another or clearly writes in it."""
+        wanted = heard.asked_language or heard.language
+        if wanted is None or wanted == conversation.locale or wanted not in ("en", "da"):
+            return False
+        conversation.locale = wanted
+        await desk.remember_language(wanted)
+        return heard.asked_language is not None
+
+    def _greet_first_time(self, conversation: Any, ctx: TurnContext, turn: Turn) -> None:
+        if conversation.slots.get("greeted") or not ctx.replies:
+            return
+        conversation.slots = {**conversation.slots, "greeted": True}
+        first = (turn.client_name or "").split(" ")[0]
+        greeting = None
+        if ctx.business.greeting:
+            greeting = say_business(
+                ctx.business.greeting,
+                client={"first_name": first, "name": turn.client_name or ""},
+                business={"name": ctx.business.name},
+            )
+        greeting = greeting or say(
+            conversation.locale, "greeting", client_name=first, business_name=ctx.business.name
+        )
+        _prepend(ctx, greeting)
 
 
-_default = Engine()
+def _prepend(ctx: TurnContext, line: str) -> None:
+    """One message, not two: a greeting or an apology goes on top of the first reply."""
+    if not ctx.replies:
+        ctx.replies.append(Reply(text=line))
+        return
+    head = ctx.replies[0]
+    ctx.replies[0] = Reply(
+        text=f"{line}\n{head.text}", options=head.options, options_label=head.options_label
+    )
 
 
-def respond(conversation: Any, business: BusinessProfile, turn: Turn) -> list[Reply]:
-    return _default.respond(conversation, business, turn)
+async def _send(machine: Flow) -> None:
+    """Machines with an async guard or action run on the async engine; the others answer at once."""
+    result = machine.send("said")
+    if inspect.isawaitable(result):
+        await result
+
+
+def _understood(heard: Heard) -> bool:
+    return bool(heard.intents or heard.services or heard.when or heard.choice or heard.asked_language)

@@ -30,7 +30,7 @@ def _sandbox() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=False)
 
 
-def say(locale: str, name: str, **context: Any) -> str:
+def say(locale: str, name: str, /, **context: Any) -> str:
     """The text of reply `name` in `locale` (falling back to English for a locale we do not have)."""
     locale = locale if locale in LOCALES else "en"
     return _environment().get_template(f"{locale}/{name}.j2").render(**context).strip()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -181,11 +182,23 @@ class Appointment(Base):
     """A booking; `status` is one of booked, confirmed, cancelled, completed, no_show."""
 
     __tablename__ = "appointments"
-    __table_args__ = (Index("ix_appointments_business_start", "business_id", "start_at"),)
+    __table_args__ = (
+        Index("ix_appointments_business_start", "business_id", "start_at"),
+        Index("ix_appointments_client", "client_id", "start_at"),
+        # The schema's own backstop for "one slot, one booking"; overlaps are stopped under the calendar lock.
+        Index(
+            "uq_appointments_active_start",
+            "business_id",
+            "start_at",
+            unique=True,
+            sqlite_where=text("status IN ('booked', 'confirmed')"),
+            postgresql_where=text("status IN ('booked', 'confirmed')"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
-    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     channel: Mapped[str | None] = mapped_column(String(16))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -268,7 +268,9 @@ def test_chat_with_the_demo_business(tmp_path: Path) -> None:
     first_option = out.index("  1. Massage (60 min)")
     chose = out.index("You: 1")
     assert greeting < first_option < chose
-    assert any(line.startswith("Harbour Clinic: Massage (60 min) it is.") for line in out[chose + 1 :]), out
+    assert any(line.startswith("Harbour Clinic: Massage, 60 min. When would") for line in out[chose + 1 :]), (
+        out
+    )
     assert (tmp_path / "jola-data" / "jola.db").exists()
 
 

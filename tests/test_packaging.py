@@ -57,7 +57,7 @@ def test_the_installed_wheel_greets_a_client(wheel: Path, tmp_path: Path) -> Non
     assert where.stdout.startswith(str(target))
     chat = subprocess.run(
         [sys.executable, "-m", "bot", "chat"],
-        input="hej\n/quit\n",
+        input="hello\n/quit\n",
         env=env,
         cwd=tmp_path,
         capture_output=True,

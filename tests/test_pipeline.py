@@ -29,7 +29,7 @@ async def test_a_burst_of_50_messages_is_answered_in_order(jola: Jola) -> None:
     replies = jola.graph.sent_to(CLIENT)
     assert len(replies) == 50
     assert replies[0].text.startswith("Hi Test, welcome to Harbour Clinic!")
-    assert [r.text.split(" (")[0] for r in replies[1:]] == [title for _, title in taps]
+    assert [r.text.split(",")[0] for r in replies[1:]] == [title for _, title in taps]
     # Each reply answers the inbound message at the same position.
     async with jola.db.read() as session:
         inbound = dict((await session.execute(select(Message.id, Message.platform_message_id))).all())
@@ -116,7 +116,7 @@ async def test_a_retried_reply_is_not_overtaken_by_the_next_one(jola: Jola) -> N
     delivered = [call.text for call in jola.graph.sent_to(CLIENT)]
     assert len(delivered) == 2
     assert delivered[0].startswith("Hi Test")
-    assert delivered[1].startswith("Massage (60 min)")
+    assert delivered[1].startswith("Massage, 60 min. When would you like to come?")
 
 
 async def test_sends_give_up_after_the_configured_attempts(database, fake_graph: FakeGraph) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +238,7 @@ async def test_two_processes_on_one_database_keep_each_conversation_in_order(dat
             assert len(texts) == 8, wa_id
             assert texts[0].startswith("Hi Test")
             expected = ["Massage" if i % 2 else "Physiotherapy" for i in range(1, 8)]
-            assert [t.split(" (")[0] for t in texts[1:]] == expected
+            assert [t.split(",")[0] for t in texts[1:]] == expected
     finally:
         await first.client.close()
         await second.client.close()
@@ -382,6 +382,6 @@ async def test_a_name_change_in_the_middle_of_a_batch_keeps_the_conversation_sta
     async with jola.db.read() as session:
         conversation = (await session.execute(select(Conversation))).scalar_one()
         identity = (await session.execute(select(ClientIdentity))).scalar_one()
-    assert conversation.state == "waiting_for_staff"
+    assert conversation.state == "choosing_time"
     assert conversation.slots["service"] == "massage"
     assert identity.display_name == "Test Customer Renamed"

@@ -15,7 +15,7 @@ SECRETS = (
     "Customer One",
     "US.1000000000000000001",
     "book a massage",
-    "Massage (60 min)",
+    "friday at 10",
     "welcome to Harbour",
 )
 
@@ -29,7 +29,7 @@ async def test_a_whole_conversation_logs_no_personal_data(
     jola.graph.fail_next(1, status=500)
     await client.says("Hi, I'd like to book a massage")
     jola.graph.fail_next(1, status=400, fixture="error_whatsapp_131047")
-    await client.taps("Massage")
+    await client.says("friday at 10")
     errors = [{"code": 131047, "title": "Re-engagement message"}]
     await jola.deliver(whatsapp_status("wamid.FAKE000001", "failed", errors=errors))
     await jola.deliver(fixture_bytes("whatsapp_image"))

@@ -8,32 +8,27 @@ from tests.conftest import Jola, WhatsAppClient
 async def test_client_is_greeted_and_offered_the_services(jola: Jola) -> None:
     client = WhatsAppClient(jola)
 
-    replies = await client.says("Hi, can I book a massage?")
+    replies = await client.says("Hi there")
 
     assert len(replies) == 1
-    assert replies[0].text.startswith("Hi Test, welcome to Harbour Clinic!")
+    assert replies[0].text == "Hi Test, welcome to Harbour Clinic!\nWhat would you like to book?"
     assert replies[0].options == ["Massage", "Physiotherapy", "Talk to a person"]
     assert replies[0].path == "/v23.0/100000000000002/messages"
     assert replies[0].authorization == "Bearer test-token"
 
 
-async def test_choosing_a_service_is_noted_for_staff(jola: Jola) -> None:
+async def test_naming_a_service_goes_straight_to_the_times(jola: Jola) -> None:
     client = WhatsAppClient(jola)
-    await client.says("hello")
-
-    replies = await client.taps("Massage")
-
-    assert [r.text for r in replies] == [
-        "Massage (60 min) it is. Someone from Harbour Clinic will get back to you here to find a time "
-        "that suits you."
-    ]
+    [reply] = await client.says("Hi, can I book a massage?")
+    assert reply.text.startswith("Hi Test, welcome to Harbour Clinic!\nMassage, 60 min. When would you like")
 
 
-async def test_while_waiting_for_staff_the_bot_answers_once_then_keeps_quiet(jola: Jola) -> None:
+async def test_while_waiting_for_a_person_the_bot_answers_once_then_keeps_quiet(jola: Jola) -> None:
     """The client learns they were heard, and the bot does not chatter while a person takes over."""
     client = WhatsAppClient(jola)
     await client.says("hello")
-    await client.taps("Massage")
+    [handed] = await client.taps("Talk to a person")
+    assert handed.text == "I'll ask a member of our team to help you. They will answer you here."
 
     first = await client.says("Can it be a woman therapist?")
     second = await client.says("And is there parking?")
@@ -42,16 +37,6 @@ async def test_while_waiting_for_staff_the_bot_answers_once_then_keeps_quiet(jol
         "Thanks, I've passed that on. Someone from Harbour Clinic will answer you here."
     ]
     assert second == []
-
-
-async def test_a_client_can_ask_for_a_person(jola: Jola) -> None:
-    """'Talk to a person' is always an option and hands the conversation to staff."""
-    client = WhatsAppClient(jola)
-    await client.says("hello")
-    replies = await client.taps("Talk to a person")
-    assert [r.text for r in replies] == [
-        "I'll ask a member of our team to help you. They will answer you here."
-    ]
 
 
 async def test_a_danish_business_greets_in_danish(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
@@ -64,8 +49,8 @@ async def test_a_danish_business_greets_in_danish(database, fake_graph) -> None:
         [greeting] = await client.says("Hej")
         assert greeting.text.startswith("Hej Test, velkommen til Harbour Clinic!\nHvad vil du gerne booke?")
         assert greeting.options == ["Massage", "Physiotherapy", "Tal med en person"]
-        [noted] = await client.taps("Massage")
-        assert noted.text.startswith("Massage (60 min) – det er noteret.")
+        [times] = await client.taps("Massage")
+        assert times.text.startswith("Massage, 60 min. Hvornår vil du gerne komme?")
     finally:
         await jola.client.close()
 
@@ -85,7 +70,8 @@ async def test_a_business_greeting_is_used_and_a_broken_one_falls_back(database,
         config = make_config(database, fake_graph.url, business={"replies": {"greeting": greeting}})
         jola = await start_jola(config, fake_graph)
         try:
-            [reply] = await WhatsAppClient(jola, wa_id=f"4512{len(fake_graph.calls):06d}").says("hi")
+            client = WhatsAppClient(jola, wa_id=f"4512{len(fake_graph.calls):06d}", user_id=None)
+            [reply] = await client.says("hi")
             assert reply.text.startswith(expected), reply.text
         finally:
             await jola.client.close()

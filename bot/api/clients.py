@@ -1,0 +1,84 @@
+"""/api/v1/clients: find a client by phone or text, and read one client's record with its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot import keys
+from bot.api.appointments import appointment_json
+from bot.api.auth import TENANT
+from bot.api.json import e164, fail, iso, path_id, phone_digits, reply
+from storage.appointments import history_for, list_appointments
+from storage.clients import SEARCH_LIMIT, client_record, search_clients
+
+routes = web.RouteTableDef()
+
+MAX_QUERY = 200
+
+
+@routes.get("/api/v1/clients")
+async def search(request: web.Request) -> web.Response:
+    tenant = request[TENANT]
+    raw_phone = request.query.get("phone", "").strip()
+    digits = phone_digits(raw_phone) if raw_phone else None
+    if raw_phone and digits is None:
+        fail(400, "phone must be an E.164 number: + and 8 to 15 digits, e.g. +4512345678")
+    q = request.query.get("q", "").strip()
+    if len(q) > MAX_QUERY:
+        fail(400, f"q must be at most {MAX_QUERY} characters")
+    async with request.app[keys.DATABASE].read() as session:
+        found = await search_clients(session, tenant.id, phone_digits=digits, q=q or None, limit=SEARCH_LIMIT)
+    return reply({"clients": [{"id": c.id, "name": c.name, "phone": e164(c.phone)} for c in found]})
+
+
+@routes.get("/api/v1/clients/{id}")
+async def record(request: web.Request) -> web.Response:
+    tenant = request[TENANT]
+    client_id = path_id(request)
+    async with request.app[keys.DATABASE].read() as session:
+        client = await client_record(session, tenant.id, client_id)
+        if client is None:
+            fail(404, "client not found")
+        appointments = await list_appointments(session, tenant.id, client_id=client_id)
+        history = await history_for(session, [a.id for a in appointments])
+    zone = tenant.zone
+    body: dict[str, Any] = {
+        "id": client.id,
+        "name": client.name,
+        "phone": e164(client.phone),
+        "locale": client.locale,
+        "identities": [
+            {"channel": i.channel, "user_id": i.user_id, "phone": e164(i.phone), "username": i.username}
+            for i in client.identities
+        ],
+        "appointments": [
+            {
+                **appointment_json(a, zone),
+                "history": [
+                    {
+                        "at": iso(h["at"], zone),
+                        "actor": h["actor"],
+                        "action": h["action"],
+                        "from": h["from"],
+                        "to": h["to"],
+                    }
+                    for h in history.get(a.id, [])
+                ],
+            }
+            for a in appointments
+        ],
+        "conversations": [
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "handled_by": c.handled_by,
+                "needs_staff": c.needs_staff,
+                "state": c.state,
+                "last_message_at": iso(c.last_message_at, zone),
+            }
+            for c in client.conversations
+        ],
+    }
+    return reply(body)

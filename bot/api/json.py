@@ -1,0 +1,130 @@
+"""JSON in and out of the REST API: errors as raised responses, times in the business's zone, safe parsing."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, time
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+# The largest id a BIGINT column holds; anything outside 1..MAX_ID cannot name a row.
+MAX_ID = 2**63 - 1
+_E164 = re.compile(r"\+?(\d{8,15})")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+
+_ERRORS: dict[int, type[web.HTTPException]] = {
+    400: web.HTTPBadRequest,
+    401: web.HTTPUnauthorized,
+    404: web.HTTPNotFound,
+    405: web.HTTPMethodNotAllowed,
+    409: web.HTTPConflict,
+    413: web.HTTPRequestEntityTooLarge,
+    500: web.HTTPInternalServerError,
+}
+
+
+def error_response(
+    status: int, message: str, /, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
+    body = json.dumps({"error": message, **extra})
+    return web.Response(status=status, text=body, content_type="application/json", headers=headers)
+
+
+def fail(status: int, message: str, /, **extra: Any) -> NoReturn:
+    """Stop the handler with a JSON error `{"error": message, ...extra}`."""
+    kind = _ERRORS.get(status, web.HTTPBadRequest)
+    raise kind(text=json.dumps({"error": message, **extra}), content_type="application/json")
+
+
+def reply(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+def iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """An instant in the business's zone with its UTC offset, e.g. "2026-11-26T10:00:00+01:00"."""
+    return None if moment is None else moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def e164(phone: str | None) -> str | None:
+    """A stored phone as E.164 with its "+" (rows may hold bare digits); None stays None."""
+    if not phone:
+        return None
+    return phone if phone.startswith("+") else f"+{phone}"
+
+
+def phone_digits(value: str) -> str | None:
+    """The digits of an E.164 number ("+45 12 34 56 78" → "4512345678"), or None when it is not one.
+
+    A "+" in an unencoded query string arrives as a space, so a missing "+" is forgiven."""
+    cleaned = _PHONE_SEPARATORS.sub("", value)
+    match = _E164.fullmatch(cleaned)
+    return match.group(1) if match else None
+
+
+def parse_moment(value: str, zone: ZoneInfo, name: str, *, allow_date: bool = True) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC instant: a date is local midnight, a naive time is
+    local time. Anything else is a 400 naming the parameter."""
+    text = value.strip()
+    parsed = _fromisoformat(text)
+    if parsed is None and " " in text:
+        # "+01:00" sent unencoded in a query string arrives as " 01:00".
+        cut = text.rfind(" ")
+        parsed = _fromisoformat(f"{text[:cut]}+{text[cut + 1 :]}")
+    if parsed is None or (isinstance(parsed, date) and not isinstance(parsed, datetime) and not allow_date):
+        what = "an ISO 8601 date or date-time" if allow_date else "an ISO 8601 date-time"
+        fail(400, f"{name} must be {what}, e.g. 2026-11-26T10:00:00+01:00")
+    if not isinstance(parsed, datetime):
+        parsed = datetime.combine(parsed, time())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        fail(400, f"{name} is out of range")
+
+
+def _fromisoformat(text: str) -> date | datetime | None:
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return None
+    try:
+        return datetime.fromisoformat(text) if len(text) > 10 else None
+    except ValueError:
+        return None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A row id from the path; one that cannot name a row is simply not found."""
+    raw = request.match_info.get(name, "")
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+        fail(404, "not found")
+    return int(raw)
+
+
+def query_int(request: web.Request, name: str, *, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        fail(400, f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        fail(413, "body is too large")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        fail(400, "body is not valid JSON")
+    if not isinstance(body, dict):
+        fail(400, "body must be a JSON object")
+    return body

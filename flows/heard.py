@@ -1,0 +1,113 @@
+"""What the client meant by one turn, read once from their text or the option they tapped.
+
+Every machine works from a `Heard`, never from raw text, so "massage tomorrow at 10" and three taps on
+buttons reach the same guards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flows.context import BusinessProfile, Turn
+from flows.messages import MessageType
+from flows.understanding.intents import Intent, read_intents
+from flows.understanding.language import asked_language, detect_language
+from flows.understanding.services import ServiceCandidate, match_services
+from flows.understanding.when import When, read_when
+
+# Option ids: what a tap means. Flows build options with these prefixes; `understand` reads them back.
+SERVICE = "svc:"
+SLOT = "slot:"
+APPOINTMENT = "appt:"
+CHANGE = "change:"
+LANGUAGE = "lang:"
+# Reminder buttons carry the appointment: "confirm:42", "reschedule:42", "cancel:42".
+ACTING_ON = {"confirm:": Intent.YES, "reschedule:": Intent.RESCHEDULE, "cancel:": Intent.CANCEL}
+TAPS = {
+    "yes": Intent.YES,
+    "no": Intent.NO,
+    "person": Intent.TALK_TO_PERSON,
+    "help": Intent.HELP,
+    "start_over": Intent.START_OVER,
+    "book": Intent.BOOK,
+    "mine": Intent.MY_APPOINTMENTS,
+    "reschedule": Intent.RESCHEDULE,
+    "cancel": Intent.CANCEL,
+    "other_time": Intent.OTHER_TIME,
+    "first_available": Intent.FIRST_AVAILABLE,
+}
+UNREADABLE = {MessageType.UNSUPPORTED, MessageType.CONTACTS, MessageType.UNKNOWN}
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    text: str
+    choice: str | None = None
+    intents: tuple[Intent, ...] = ()
+    services: tuple[str, ...] = ()
+    when: When | None = None
+    language: str | None = None
+    asked_language: str | None = None
+    appointment: int | None = None
+    unreadable: bool = False
+
+    def says(self, *intents: Intent) -> bool:
+        return any(i in self.intents for i in intents)
+
+    @property
+    def slot(self) -> datetime | None:
+        """The start the client tapped, as an aware datetime."""
+        if self.choice and self.choice.startswith(SLOT):
+            try:
+                return datetime.fromisoformat(self.choice.removeprefix(SLOT))
+            except ValueError:
+                return None
+        return None
+
+    @property
+    def change(self) -> str | None:
+        if self.choice and self.choice.startswith(CHANGE):
+            return self.choice.removeprefix(CHANGE)
+        return None
+
+
+def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
+    """`now` is in the business's time zone; days and times are read there."""
+    if turn.type in UNREADABLE:
+        return Heard(text="", unreadable=True)
+    if turn.choice_id:
+        return _tapped(turn.choice_id, turn.text or "")
+    text = (turn.text or "").strip()
+    if not text:
+        return Heard(text="")
+    candidates = [ServiceCandidate(s.key, s.name) for s in business.services]
+    return Heard(
+        text=text,
+        intents=tuple(read_intents(text)),
+        services=tuple(match_services(text, candidates)),
+        when=read_when(text, business.locale, now),
+        language=detect_language(text, ("en", "da")),
+        asked_language=asked_language(text),
+    )
+
+
+def _tapped(choice: str, title: str) -> Heard:
+    if choice in TAPS:
+        return Heard(text=title, choice=choice, intents=(TAPS[choice],))
+    if choice.startswith(SERVICE):
+        return Heard(text=title, choice=choice, services=(choice.removeprefix(SERVICE),))
+    if choice.startswith(APPOINTMENT):
+        return Heard(text=title, choice=choice, appointment=_number(choice.removeprefix(APPOINTMENT)))
+    if choice.startswith(LANGUAGE):
+        return Heard(text=title, choice=choice, asked_language=choice.removeprefix(LANGUAGE))
+    for prefix, intent in ACTING_ON.items():
+        if choice.startswith(prefix):
+            return Heard(
+                text=title, choice=choice, intents=(intent,), appointment=_number(choice[len(prefix) :])
+            )
+    return Heard(text=title, choice=choice)
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 18 else None

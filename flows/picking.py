@@ -1,0 +1,208 @@
+"""Choosing a time and choosing one of the client's appointments: shared by booking, rescheduling,
+cancelling and reconfirming, so every job reads days and offers alternatives the same way."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flows.context import ServiceInfo
+from flows.heard import APPOINTMENT, SLOT
+from flows.messages import Option
+from flows.understanding.intents import Intent
+from flows.understanding.when import PartOfDay, When
+from storage.appointments import AppointmentView
+
+WINDOWS = {
+    PartOfDay.MORNING: (time(6), time(12)),
+    PartOfDay.AFTERNOON: (time(12), time(17)),
+    PartOfDay.EVENING: (time(17), time(22)),
+}
+MAX_OFFERED = 8
+FEW = 4  # a spread this short gets filled up with the next free starts
+TIME_SLOTS = ("start", "wanted", "day", "part", "offered", "just_taken")
+
+
+class PicksATime:
+    """Mixin for flows with `desk`, `heard`, `slots`, `remember`, `say`, `reply` (see `flows.flow.Flow`)."""
+
+    desk: Any
+    heard: Any
+    slots: dict[str, Any]
+
+    def time_service(self) -> ServiceInfo | None:
+        raise NotImplementedError
+
+    def moving(self) -> int | None:
+        """The appointment being moved, whose own time does not count as taken."""
+        return None
+
+    def start(self) -> datetime | None:
+        value = self.slots.get("start")
+        return datetime.fromisoformat(value) if value else None
+
+    def lacks_time(self) -> bool:
+        return self.start() is None
+
+    async def slot_still_free(self) -> bool:
+        """Takes the calendar lock: the answer holds until the booking commits."""
+        service, start = self.time_service(), self.start()
+        if service is None or start is None:
+            return False
+        return bool(await self.desk.is_free(service, start, ignore=self.moving(), lock=True))
+
+    # ------------------------------------------------------------------------------------- reading
+
+    async def note_time(self) -> bool:
+        """Take the day and time the client gave; True when they gave any."""
+        heard, service = self.heard, self.time_service()
+        if heard.slot is not None:
+            return await self._want(heard.slot)
+        if heard.says(Intent.FIRST_AVAILABLE) or heard.says(Intent.OTHER_TIME):
+            self.forget(*TIME_SLOTS)
+            return True
+        offered = self.slots.get("offered") or []
+        if heard.says(Intent.YES) and len(offered) == 1 and self.lacks_time():
+            return await self._want(datetime.fromisoformat(offered[0]))
+        when: When | None = heard.when
+        if when is None or service is None:
+            return False
+        known_day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
+        day = when.day or known_day
+        if when.at is not None and day is None:
+            day = self._next_day_with(when.at)
+        if day is not None and when.at is not None:
+            start = When(day=day, at=when.at).local(self.desk.rules.zone)
+            return await self._want(start)
+        self.forget(*TIME_SLOTS)
+        self.remember(day=day.isoformat() if day else None, part=str(when.part) if when.part else None)
+        return True
+
+    def _next_day_with(self, at: time) -> date:
+        """ "At 10" with no day: today if 10:00 is still ahead, else tomorrow."""
+        now = self.desk.local_now
+        return now.date() if at > now.time() else now.date() + timedelta(days=1)
+
+    async def _want(self, start: datetime) -> bool:
+        service = self.time_service()
+        self.forget(*TIME_SLOTS)
+        self.remember(day=self.desk.local(start).date().isoformat())
+        if service is not None and await self.desk.is_free(service, start, ignore=self.moving()):
+            self.remember(start=start.isoformat())
+        else:
+            self.remember(wanted=start.isoformat())
+        return True
+
+    # ------------------------------------------------------------------------------------- asking
+
+    async def ask_time(self) -> None:
+        service = self.time_service()
+        if service is None:
+            return
+        ignore, desk = self.moving(), self.desk
+        wanted = datetime.fromisoformat(self.slots["wanted"]) if self.slots.get("wanted") else None
+        window = WINDOWS.get(PartOfDay(self.slots["part"])) if self.slots.get("part") else None
+        day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
+        if wanted is not None:
+            reason = await desk.why_not(service, wanted, ignore)
+            offered = await desk.nearest(service, wanted, 3, ignore)
+            text = self.say(
+                "time_unavailable",
+                reason=str(reason or "taken"),
+                just_taken=bool(self.slots.get("just_taken")),
+                when=self.when(wanted),
+                offered=bool(offered),
+            )
+        elif day is not None:
+            offered = _spread(await desk.free_on(service, day, window, ignore))
+            part = self.slots.get("part")
+            if not offered:
+                noon = datetime.combine(day, (window or (time(12), time(12)))[0], desk.rules.zone)
+                offered = await desk.nearest(service, noon, 3, ignore)
+            text = self.say(
+                "times_on_day",
+                day=self.day_text(day),
+                part=part,
+                found=bool(offered) and self.desk.local(offered[0]).date() == day,
+                offered=bool(offered),
+            )
+        else:
+            soonest = await desk.soonest(service, 3 * MAX_OFFERED, window=window, ignore=ignore)
+            offered = _spread(soonest)[: 4 if window is None else MAX_OFFERED]
+            text = self.say(
+                "ask_time",
+                service_name=service.name,
+                duration=service.duration_minutes,
+                part=self.slots.get("part"),
+                offered=bool(offered),
+            )
+        self.forget("just_taken")
+        self.remember(offered=[s.isoformat() for s in offered] or None)
+        self.reply(text, [Option(id=f"{SLOT}{s.isoformat()}", title=self.slot_title(s)) for s in offered])
+
+    async def slot_was_taken(self) -> None:
+        """Someone else confirmed this time a moment ago: say so, and offer the nearest free ones."""
+        start = self.start()
+        self.forget(*TIME_SLOTS)
+        self.remember(wanted=start.isoformat() if start else None, just_taken=True)
+        await self.ask_time()
+
+
+class PicksAnAppointment:
+    """Mixin: which of the client's upcoming appointments this job is about."""
+
+    desk: Any
+    heard: Any
+    slots: dict[str, Any]
+    t: Any
+    job: str
+    #: only appointments in these statuses are candidates
+    statuses: tuple[str, ...] = ("booked", "confirmed")
+
+    async def note_appointment(self) -> bool:
+        """Load the candidates for this turn; pick one from a tap, a reminder button, or the only one."""
+        upcoming = [a for a in await self.desk.upcoming() if a.status in self.statuses]
+        self.t.found["upcoming"] = upcoming
+        chosen = self.heard.appointment or self.slots.get("appointment")
+        if chosen is None and self.slots.get("reminded") and self.heard.says(Intent.YES):
+            chosen = self.slots.get("reminded")
+        if chosen is None and len(upcoming) == 1:
+            chosen = upcoming[0].id
+        match = next((a for a in upcoming if a.id == chosen), None)
+        self.remember(appointment=match.id if match else None)
+        self.t.found["appointment"] = match
+        return match is not None and self.heard.appointment is not None
+
+    def appointment(self) -> AppointmentView | None:
+        return self.t.found.get("appointment")  # type: ignore[no-any-return]
+
+    def has_nothing(self) -> bool:
+        return not self.t.found.get("upcoming")
+
+    def lacks_appointment(self) -> bool:
+        return self.appointment() is None
+
+    def has_appointment(self) -> bool:
+        return self.appointment() is not None
+
+    def ask_which(self) -> None:
+        upcoming: list[AppointmentView] = self.t.found.get("upcoming") or []
+        options = [
+            Option(id=f"{APPOINTMENT}{a.id}", title=self.slot_title(a.start), description=a.service_name)
+            for a in upcoming[:10]
+        ]
+        self.reply(self.say("which_appointment", job=self.job), options)
+
+
+def _spread(slots: list[datetime]) -> list[datetime]:
+    """At most one start per hour, so a day's offer spans the day instead of 09:00, 09:15, 09:30..."""
+    chosen: list[datetime] = []
+    hours: set[int] = set()
+    for slot in slots:
+        if slot.hour not in hours:
+            hours.add(slot.hour)
+            chosen.append(slot)
+    if len(chosen) < min(FEW, len(slots)):
+        extra = [s for s in slots if s not in chosen][: FEW - len(chosen)]
+        chosen = sorted(chosen + extra)
+    return chosen[:MAX_OFFERED]

@@ -1,0 +1,40 @@
+"""Reconfirming: the client's "yes, I'm coming" (a reminder's button, or a yes to a reminder) → confirmed."""
+
+from __future__ import annotations
+
+from statemachine import State
+
+from flows.flow import Flow
+from flows.picking import PicksAnAppointment
+
+
+class ReconfirmingFlow(PicksAnAppointment, Flow):
+    """Only appointments not yet reconfirmed are candidates; a second "yes" changes nothing."""
+
+    job = "reconfirm"
+    statuses = ("booked",)
+
+    choosing_appointment = State(initial=True)
+    confirmed = State(final=True)
+    nothing_to_confirm = State(final=True)
+
+    said = (
+        confirmed.from_(choosing_appointment, cond="has_appointment", after="reconfirm")
+        | nothing_to_confirm.from_(choosing_appointment, cond="has_nothing", after="say_nothing_to_confirm")
+        | choosing_appointment.to.itself(after="ask_which")
+    )
+
+    async def note(self) -> bool:
+        return await self.note_appointment()
+
+    async def reconfirm(self) -> None:
+        appointment = self.appointment()
+        assert appointment is not None
+        await self.desk.reconfirm(appointment.id)
+        self.forget("reminded")
+        self.reply(
+            self.say("reconfirmed", service_name=appointment.service_name, when=self.when(appointment.start))
+        )
+
+    def say_nothing_to_confirm(self) -> None:
+        self.reply(self.say("nothing_to_confirm"))

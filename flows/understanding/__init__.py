@@ -1,0 +1,1 @@
+"""Reading what a client means from free text, in English and Danish: intents, services, language, names."""

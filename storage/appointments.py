@@ -1,0 +1,343 @@
+"""Appointments: the calendar lock, busy time, a client's upcoming bookings, and changes with their history.
+
+"One slot, one booking" is enforced here, in the booking transaction: the caller takes `lock_calendar`
+(SQLite: the write lock already taken at BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock
+per business) and only then reads the busy time and inserts. A partial unique index on the start of active
+appointments backs it up in the schema itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Appointment, AppointmentHistory, Client, ClientIdentity, Service
+
+ACTIVE = ("booked", "confirmed")
+STATUSES = ("booked", "confirmed", "cancelled", "completed", "no_show")
+
+
+class SlotTaken(Exception):
+    """Another active appointment already holds (part of) this time."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    """An appointment as flows and the API show it."""
+
+    id: int
+    business_id: str
+    status: str
+    start: datetime
+    end: datetime
+    service_id: int
+    service_key: str
+    service_name: str
+    client_id: int | None
+    client_name: str | None
+    client_phone: str | None
+    channel: str | None
+
+
+async def lock_calendar(session: AsyncSession, business_id: str) -> None:
+    """Serialise bookings of one business until this transaction ends (a no-op on SQLite, which already
+    holds the database's write lock)."""
+    if session.bind.dialect.name == "sqlite":
+        return
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"calendar:{business_id}"}
+    )
+
+
+async def busy_between(
+    session: AsyncSession,
+    business_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    ignore: int | None = None,
+) -> list[tuple[datetime, datetime]]:
+    """Start and end of every active appointment that overlaps [start, end), oldest first."""
+    a = Appointment
+    query = (
+        select(a.start_at, a.end_at)
+        .where(a.business_id == business_id, a.status.in_(ACTIVE), a.start_at < end, a.end_at > start)
+        .order_by(a.start_at)
+    )
+    if ignore is not None:
+        query = query.where(a.id != ignore)
+    return [(row[0], row[1]) for row in await session.execute(query)]
+
+
+def _views() -> Any:
+    a, s, c = Appointment, Service, Client
+    return (
+        select(
+            a.id,
+            a.business_id,
+            a.status,
+            a.start_at,
+            a.end_at,
+            a.service_id,
+            s.key,
+            s.name,
+            a.client_id,
+            c.name,
+            c.phone,
+            a.channel,
+        )
+        .join(s, s.id == a.service_id)
+        .outerjoin(c, c.id == a.client_id)
+    )
+
+
+async def upcoming_for_client(
+    session: AsyncSession, business_id: str, client_id: int, now: datetime
+) -> list[AppointmentView]:
+    """The client's active appointments that have not started yet, soonest first."""
+    a = Appointment
+    result = await session.execute(
+        _views()
+        .where(a.business_id == business_id, a.client_id == client_id, a.status.in_(ACTIVE), a.start_at > now)
+        .order_by(a.start_at)
+    )
+    return [AppointmentView(*row) for row in result]
+
+
+async def get_appointment(
+    session: AsyncSession, business_id: str, appointment_id: int
+) -> AppointmentView | None:
+    result = await session.execute(
+        _views().where(Appointment.business_id == business_id, Appointment.id == appointment_id)
+    )
+    row = result.first()
+    return AppointmentView(*row) if row else None
+
+
+async def list_appointments(
+    session: AsyncSession,
+    business_id: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
+    client_id: int | None = None,
+    limit: int = 1000,
+) -> list[AppointmentView]:
+    a = Appointment
+    query = _views().where(a.business_id == business_id)
+    if start is not None:
+        query = query.where(a.end_at > start)
+    if end is not None:
+        query = query.where(a.start_at < end)
+    if status is not None:
+        query = query.where(a.status == status)
+    if client_id is not None:
+        query = query.where(a.client_id == client_id)
+    result = await session.execute(query.order_by(a.start_at, a.id).limit(limit))
+    return [AppointmentView(*row) for row in result]
+
+
+async def service_id(session: AsyncSession, business_id: str, key: str) -> int | None:
+    result = await session.execute(
+        select(Service.id).where(Service.business_id == business_id, Service.key == key)
+    )
+    return result.scalar()
+
+
+async def insert_appointment(
+    session: AsyncSession,
+    *,
+    business_id: str,
+    service_id: int,
+    client_id: int | None,
+    channel: str | None,
+    start: datetime,
+    end: datetime,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Insert a booked appointment and its first history line. The caller holds the calendar lock and has
+    checked the time is free; a clash that slipped through still fails on the unique index."""
+    appointment = Appointment(
+        business_id=business_id,
+        service_id=service_id,
+        client_id=client_id,
+        channel=channel,
+        start_at=start,
+        end_at=end,
+        status="booked",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    await session.flush()
+    session.add(
+        AppointmentHistory(
+            appointment_id=appointment.id,
+            at=now,
+            actor=actor,
+            action="booked",
+            from_status=None,
+            to_status="booked",
+            details={"start": start.isoformat(), "end": end.isoformat()},
+        )
+    )
+    return appointment.id
+
+
+async def change_status(
+    session: AsyncSession,
+    business_id: str,
+    appointment_id: int,
+    *,
+    to: str,
+    actor: str,
+    action: str,
+    now: datetime,
+    only_from: tuple[str, ...] = ACTIVE,
+) -> bool:
+    """Move an appointment to status `to` (only from `only_from`), with a history line; False if it was not
+    in one of those statuses."""
+    current = await session.execute(
+        select(Appointment.status).where(
+            Appointment.business_id == business_id, Appointment.id == appointment_id
+        )
+    )
+    before = current.scalar()
+    if before is None or before not in only_from:
+        return False
+    await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id)
+        .values(status=to, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        AppointmentHistory(
+            appointment_id=appointment_id,
+            at=now,
+            actor=actor,
+            action=action,
+            from_status=before,
+            to_status=to,
+        )
+    )
+    return True
+
+
+async def move_appointment(
+    session: AsyncSession,
+    business_id: str,
+    appointment_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Reschedule: new times, back to `booked` (a moved appointment needs reconfirming), with history."""
+    current = (
+        await session.execute(
+            select(Appointment.status, Appointment.start_at, Appointment.end_at).where(
+                Appointment.business_id == business_id, Appointment.id == appointment_id
+            )
+        )
+    ).first()
+    if current is None or current[0] not in ACTIVE:
+        return False
+    await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id)
+        .values(start_at=start, end_at=end, status="booked", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(
+        AppointmentHistory(
+            appointment_id=appointment_id,
+            at=now,
+            actor=actor,
+            action="rescheduled",
+            from_status=current[0],
+            to_status="booked",
+            details={
+                "from": {"start": current[1].isoformat(), "end": current[2].isoformat()},
+                "to": {"start": start.isoformat(), "end": end.isoformat()},
+            },
+        )
+    )
+    return True
+
+
+async def history_for(session: AsyncSession, appointment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Every change of these appointments, oldest first."""
+    if not appointment_ids:
+        return {}
+    h = AppointmentHistory
+    result = await session.execute(
+        select(h.appointment_id, h.at, h.actor, h.action, h.from_status, h.to_status, h.details)
+        .where(h.appointment_id.in_(appointment_ids))
+        .order_by(h.at, h.id)
+    )
+    history: dict[int, list[dict[str, Any]]] = {i: [] for i in appointment_ids}
+    for appointment_id, at, actor, action, before, after, details in result:
+        history[appointment_id].append(
+            {"at": at, "actor": actor, "action": action, "from": before, "to": after, "details": details}
+        )
+    return history
+
+
+async def set_client_name(session: AsyncSession, client_id: int, name: str, now: datetime) -> None:
+    await session.execute(
+        update(Client)
+        .where(Client.id == client_id)
+        .values(name=name, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_client_locale(session: AsyncSession, client_id: int, locale: str, now: datetime) -> None:
+    await session.execute(
+        update(Client)
+        .where(Client.id == client_id, or_(Client.locale.is_(None), Client.locale != locale))
+        .values(locale=locale, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def find_or_create_client(
+    session: AsyncSession, business_id: str, *, name: str | None, phone: str | None, now: datetime
+) -> int:
+    """For staff-made bookings: the client with this phone (WhatsApp identities included), or a new one."""
+    if phone:
+        found = await session.execute(
+            select(Client.id)
+            .where(Client.business_id == business_id, Client.phone == phone)
+            .order_by(Client.id)
+            .limit(1)
+        )
+        client_id = found.scalar()
+        if client_id is None:
+            found = await session.execute(
+                select(ClientIdentity.client_id)
+                .where(ClientIdentity.business_id == business_id, ClientIdentity.phone == phone)
+                .limit(1)
+            )
+            client_id = found.scalar()
+        if client_id is not None:
+            return int(client_id)
+    client = Client(business_id=business_id, name=name, phone=phone, created_at=now, updated_at=now)
+    session.add(client)
+    await session.flush()
+    return client.id
+
+
+async def count_active(session: AsyncSession, business_id: str) -> int:
+    result = await session.execute(
+        select(func.count()).where(Appointment.business_id == business_id, Appointment.status.in_(ACTIVE))
+    )
+    return int(result.scalar() or 0)

@@ -1,0 +1,134 @@
+"""Client records as staff look them up: search by phone or text, and one client with its identities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Channel, Client, ClientIdentity, Conversation
+
+SEARCH_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    """A client as a search lists it."""
+
+    id: int
+    name: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    """How the client is known on one channel."""
+
+    channel: str
+    user_id: str | None
+    phone: str | None
+    username: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """One of the client's conversations, without its messages."""
+
+    id: int
+    channel: str
+    handled_by: str
+    needs_staff: bool
+    state: str
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """Everything the client record shows apart from appointments (those come from storage.appointments)."""
+
+    id: int
+    name: str | None
+    phone: str | None
+    locale: str | None
+    identities: list[IdentityView]
+    conversations: list[ConversationSummary]
+
+
+def phone_forms(digits: str) -> tuple[str, str]:
+    """A number as it may be stored: E.164 with "+", or bare digits (as older WhatsApp rows held it)."""
+    return f"+{digits}", digits
+
+
+async def search_clients(
+    session: AsyncSession,
+    business_id: str,
+    *,
+    phone_digits: str | None = None,
+    q: str | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> list[ClientSummary]:
+    """Clients of one business, by exact phone (theirs or a channel identity's) and/or a case-insensitive
+    substring of name or phone; oldest first."""
+    query = select(Client.id, Client.name, Client.phone).where(Client.business_id == business_id)
+    if phone_digits:
+        forms = phone_forms(phone_digits)
+        by_identity = select(ClientIdentity.client_id).where(
+            ClientIdentity.business_id == business_id, ClientIdentity.phone.in_(forms)
+        )
+        query = query.where(or_(Client.phone.in_(forms), Client.id.in_(by_identity)))
+    if q:
+        needle = q.lower()
+        query = query.where(
+            or_(
+                func.lower(Client.name).contains(needle, autoescape=True),
+                Client.phone.contains(needle, autoescape=True),
+            )
+        )
+    result = await session.execute(query.order_by(Client.id).limit(limit))
+    return [ClientSummary(*row) for row in result]
+
+
+async def client_record(session: AsyncSession, business_id: str, client_id: int) -> ClientRecord | None:
+    """The client with its channel identities and conversations, or None if not this business's."""
+    client = (
+        await session.execute(select(Client).where(Client.business_id == business_id, Client.id == client_id))
+    ).scalar_one_or_none()
+    if client is None:
+        return None
+    i = ClientIdentity
+    identities = await session.execute(
+        select(i.channel_kind, i.user_id, i.phone, i.username)
+        .where(i.business_id == business_id, i.client_id == client_id)
+        .order_by(i.id)
+    )
+    c = Conversation
+    conversations = await session.execute(
+        select(c.id, Channel.kind, c.handled_by, c.needs_staff, c.state, c.last_message_at)
+        .join(Channel, Channel.id == c.channel_id)
+        .where(c.business_id == business_id, c.client_id == client_id)
+        .order_by(c.id)
+    )
+    return ClientRecord(
+        id=client.id,
+        name=client.name,
+        phone=client.phone,
+        locale=client.locale,
+        identities=[IdentityView(*row) for row in identities],
+        conversations=[
+            ConversationSummary(row[0], row[1], row[2], bool(row[3]), row[4], row[5]) for row in conversations
+        ],
+    )
+
+
+async def fill_client_name(
+    session: AsyncSession, business_id: str, client_id: int, name: str, now: datetime
+) -> None:
+    """Give a nameless client the name staff typed; a name the client already has is kept."""
+    await session.execute(
+        update(Client)
+        .where(Client.business_id == business_id, Client.id == client_id, Client.name.is_(None))
+        .values(name=name, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
