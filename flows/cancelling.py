@@ -31,6 +31,7 @@ class CancellingFlow(PicksAnAppointment, Flow):
         return await self.note_appointment()
 
     def say_nothing_to_cancel(self) -> None:
+        self.remember(on_yes="booking")  # "Would you like to book one?" "Yes."
         self.reply(self.say("no_appointments", job=self.job), [self.option("book", "book")])
 
     def ask_to_confirm(self) -> None:

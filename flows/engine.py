@@ -126,10 +126,13 @@ class Engine:
             return
         job = self._job_for(conversation, heard)
         if job is None and self._finished(conversation):
-            if heard.says(Intent.THANKS) or heard.says(Intent.YES):
+            if heard.says(Intent.YES) and conversation.slots.get("on_yes") in FLOWS:
+                job = conversation.slots["on_yes"]
+            elif heard.says(Intent.THANKS, Intent.YES, Intent.NO) and not (heard.services or heard.when):
                 self._say(conversation, ctx, "welcome")
                 return
-            job = DEFAULT_FLOW
+            else:
+                job = DEFAULT_FLOW
         if job is not None and (job != conversation.flow or self._finished(conversation)):
             self._start(conversation, job)
         await self._fire(conversation, ctx, switched)
@@ -290,4 +293,4 @@ async def _send(machine: Flow) -> None:
 
 
 def _understood(heard: Heard) -> bool:
-    return bool(heard.intents or heard.services or heard.when or heard.choice or heard.asked_language)
+    return bool(heard.intents or heard.services or heard.choice or heard.asked_language)

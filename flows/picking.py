@@ -28,6 +28,7 @@ class PicksATime:
 
     desk: Any
     heard: Any
+    model: Any
     slots: dict[str, Any]
 
     def time_service(self) -> ServiceInfo | None:
@@ -67,6 +68,8 @@ class PicksATime:
         when: When | None = heard.when
         if when is None or service is None:
             return False
+        if heard.text.strip().isdigit() and self.model.state != "choosing_time":
+            return False  # a bare "2" is a time only as the answer to "when?"
         known_day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
         day = when.day or known_day
         if when.at is not None and day is None:

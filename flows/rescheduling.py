@@ -51,6 +51,7 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
         return self.slots.get("appointment")
 
     def say_nothing_to_move(self) -> None:
+        self.remember(on_yes="booking")  # "Would you like to book one?" "Yes."
         self.reply(self.say("no_appointments", job=self.job), [self.option("book", "book")])
 
     def summarise(self) -> None:

@@ -228,6 +228,18 @@ async def test_nothing_to_cancel_offers_to_book(jola: Jola) -> None:
     [reply] = await client.says("cancel my appointment")
     assert reply.text.endswith("You have no upcoming appointments to cancel. Would you like to book one?")
     assert reply.options == ["Book an appointment"]
+    [book] = await client.says("yes please")
+    assert book.text == "What would you like to book?"
+
+
+async def test_a_client_without_a_name_is_asked_for_one(jola: Jola) -> None:
+    """A number is not a name, nor (here) a time: the question comes again."""
+    client = WhatsAppClient(jola, name=None)
+    await client.says("physio on friday at 13")
+    [again] = await client.says("1")
+    assert again.text == "Sorry, I didn't catch that.\nAlmost done. What is your name?"
+    [summary] = await client.says("It's Ole Hansen")
+    assert summary.text.endswith("Friday 27 November at 13:00\nName: Ole Hansen")
 
 
 async def test_reconfirming_from_a_reminder_button(jola: Jola) -> None:
