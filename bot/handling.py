@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +17,7 @@ from bot.clock import Clock
 from flows.context import BusinessProfile, Turn
 from flows.desk import Desk
 from flows.engine import DEFAULT_FLOW, Engine, initial_state
-from flows.messages import STATUS_RANK, InboundMessage, MessageType, Reply, StatusUpdate
+from flows.messages import STATUS_RANK, EchoMessage, InboundMessage, MessageType, Reply, Sender, StatusUpdate
 from storage.conversations import (
     ConversationRecord,
     Who,
@@ -25,6 +25,7 @@ from storage.conversations import (
     identify,
     insert_messages,
     load_conversations,
+    mark_read_up_to,
     outbound_by_platform_id,
     save_conversations,
     save_statuses,
@@ -37,6 +38,8 @@ SILENT_TYPES = {MessageType.REACTION, MessageType.SYSTEM}
 _RANK = {str(k): v for k, v in STATUS_RANK.items()}
 # A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
 STATUS_RETRIES = 5
+# Meta's customer-service window: free-form messages only within 24 hours of the client's last message.
+WINDOW = timedelta(hours=24)
 
 
 class UnknownTenant(Exception):
@@ -77,17 +80,22 @@ class Handler:
     directory: ChannelDirectory
     profiles: dict[str, BusinessProfile]
     clock: Clock
+    app_id: str | None = None  # our Meta app: its echoes are our own sends, anyone else's are a person's
     engine: Engine = field(default_factory=Engine)
 
     async def handle(self, session: AsyncSession, events: list[Event]) -> dict[int, Deferred]:
         """Handle `events` (in order); returns the ones to try again later. Raises on a bad event."""
         deferred: dict[int, Deferred] = {}
         statuses = [(e, StatusUpdate.from_json(e.payload)) for e in events if e.kind == "status"]
-        messages = [InboundMessage.from_json(e.payload) for e in events if e.kind != "status"]
+        conversational: list[InboundMessage | EchoMessage] = [
+            EchoMessage.from_json(e.payload) if e.kind == "echo" else InboundMessage.from_json(e.payload)
+            for e in events
+            if e.kind != "status"
+        ]
         if statuses:
             deferred.update(await self._statuses(session, statuses))
-        if messages:
-            await self._messages(session, messages)
+        if conversational:
+            await self._messages(session, conversational)
         return deferred
 
     # ------------------------------------------------------------------------------------------ statuses
@@ -95,6 +103,11 @@ class Handler:
     async def _statuses(
         self, session: AsyncSession, items: list[tuple[Event, StatusUpdate]]
     ) -> dict[int, Deferred]:
+        for _, update in items:
+            if update.watermark:
+                key = f"{update.channel_id}:{update.recipient}"
+                await mark_read_up_to(session, key, str(update.status), update.timestamp, _RANK)
+        items = [(e, u) for e, u in items if not u.watermark]
         known = await outbound_by_platform_id(
             session, {u.channel_id for _, u in items}, {u.platform_id for _, u in items}
         )
@@ -130,7 +143,7 @@ class Handler:
 
     # ------------------------------------------------------------------------------------------ messages
 
-    async def _messages(self, session: AsyncSession, messages: list[InboundMessage]) -> None:
+    async def _messages(self, session: AsyncSession, messages: list[InboundMessage | EchoMessage]) -> None:
         now = self.clock.now()
         records = await load_conversations(session, list({m.conversation_key for m in messages}))
         out = _Outgoing()
@@ -138,6 +151,8 @@ class Handler:
             profile = self.profiles.get(message.business_id)
             if self.directory.get(message.channel_id) is None or profile is None:
                 raise UnknownTenant(f"channel {message.channel_id}")
+            if isinstance(message, EchoMessage) and self._ours(message):
+                continue  # our own send coming back: the sender already recorded it
             who = _who(message)
             record = records.get(message.conversation_key)
             if record is None or not record.knows(who):
@@ -147,7 +162,10 @@ class Handler:
                     record.identity, record.client_name = fresh.identity, fresh.client_name
                 else:
                     record = records[message.conversation_key] = fresh
-            await self._one(session, message, record, profile, out, now)
+            if isinstance(message, EchoMessage):
+                self._person_answered(message, record, out, now)
+            else:
+                await self._one(session, message, record, profile, out, now)
         inbound_ids = await insert_messages(session, out.inbound)
         for row, index in zip(out.outbound, out.replies_to, strict=True):
             row["reply_to_id"] = inbound_ids[index]
@@ -157,10 +175,35 @@ class Handler:
         await enqueue_many(session, out.outbox)
         await save_conversations(session, list(out.touched.values()), now)
 
+    def _ours(self, echo: EchoMessage) -> bool:
+        return bool(self.app_id) and echo.app_id == self.app_id
+
+    def _person_answered(
+        self, echo: EchoMessage, record: ConversationRecord, out: _Outgoing, now: datetime
+    ) -> None:
+        """Someone answered from Meta's inbox (or another app): log it, and the bot steps back."""
+        out.inbound.append(
+            _message_row(
+                record,
+                direction="out",
+                author="staff",
+                type="text",
+                text=echo.text,
+                status="sent",
+                now=now,
+                platform_message_id=echo.platform_id,
+            )
+        )
+        record.last_message_at = now
+        record.handled_by = "staff"
+        record.needs_staff = False
+        out.touched[record.key] = record
+        log.info("event=conversation.taken_over conversation=%s by=echo standby=%s", record.id, echo.standby)
+
     async def _resolve(
         self,
         session: AsyncSession,
-        message: InboundMessage,
+        message: InboundMessage | EchoMessage,
         who: Who,
         profile: BusinessProfile,
         now: datetime,
@@ -209,14 +252,15 @@ class Handler:
             record.last_client_message_at = message.timestamp
         record.last_message_at = now
         out.touched[record.key] = record
-        if message.type in SILENT_TYPES or record.handled_by != "bot":
-            return
+        if message.type in SILENT_TYPES or record.handled_by != "bot" or message.detail == "standby":
+            return  # logged only: staff (or another app, for `standby`) answers this conversation
         turn = Turn(
             type=message.type, text=message.text, choice_id=message.choice_id, client_name=record.client_name
         )
         desk = Desk(session, profile, record.client_id, str(message.channel), now)
         replies = await self.engine.respond(record, profile, turn, desk)
         to = recipient_for(message.channel, message.sender)
+        window_ends_at = (record.last_client_message_at or message.timestamp) + WINDOW
         for reply in replies:
             payload = reply.to_json()
             out.outbound.append(
@@ -242,6 +286,7 @@ class Handler:
                     "state": "pending",
                     "attempts": 0,
                     "next_attempt_at": now,
+                    "window_ends_at": window_ends_at,
                     "created_at": now,
                 }
             )
@@ -254,8 +299,8 @@ class Handler:
         )
 
 
-def _who(message: InboundMessage) -> Who:
-    sender = message.sender
+def _who(message: InboundMessage | EchoMessage) -> Who:
+    sender: Sender = message.recipient if isinstance(message, EchoMessage) else message.sender
     return Who(
         business_id=message.business_id,
         channel_kind=str(message.channel),

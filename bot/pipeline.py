@@ -42,7 +42,7 @@ class Pipeline:
     ) -> None:
         self.db = db
         self.clock = clock
-        self.handler = Handler(directory, profiles, clock)
+        self.handler = Handler(directory, profiles, clock, app_id=config.meta.app_id or None)
         workers = config.dispatch.workers or (1 if db.is_sqlite else 4)
         self.sender = Sender(
             db,

@@ -13,7 +13,7 @@ from typing import Protocol
 from bot.channels import adapter_for
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
-from bot.graph import GraphClient, PermanentSendError, SendError
+from bot.graph import GraphClient, OutsideWindow, PermanentSendError, SendError
 from bot.metrics import Metrics
 from bot.tasks import stop_tasks
 from flows.messages import Reply
@@ -228,6 +228,8 @@ class Sender:
             if channel is None or transport is None:
                 raise PermanentSendError("channel is no longer configured")
             reply = Reply.from_json(row.payload)
+            if reply.template is None and row.window_ends_at and self._clock.now() >= row.window_ends_at:
+                raise OutsideWindow("the client last wrote over 24 hours ago; needs a template or a tag")
             platform_id = await transport.deliver(channel, row.recipient, reply)
         except SendError as err:
             return self._failed(row, err, channel)

@@ -13,7 +13,7 @@ from bot import keys
 from bot.channels import BY_OBJECT
 from bot.inbox import StoreFailed
 from bot.signature import verify
-from flows.messages import StatusUpdate
+from flows.messages import EchoMessage, StatusUpdate
 from storage.inbox import NewEvent
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ async def receive(request: web.Request) -> web.Response:
             business_id=item.business_id,
             channel_id=item.channel_id,
             conversation_key=item.conversation_key,
-            kind="status" if isinstance(item, StatusUpdate) else "message",
+            kind=_kind(item),
             payload=item.to_json(),
         )
         for item in parsed.items
@@ -99,3 +99,9 @@ async def receive(request: web.Request) -> web.Response:
         sum(parsed.dropped.values()),
     )
     return web.Response(text="EVENT_RECEIVED")
+
+
+def _kind(item: object) -> str:
+    if isinstance(item, StatusUpdate):
+        return "status"
+    return "echo" if isinstance(item, EchoMessage) else "message"

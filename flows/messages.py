@@ -164,9 +164,15 @@ class StatusUpdate:
     error_code: int | None = None
     error_title: str | None = None
     callback_data: str | None = None
+    # Messenger reports "read up to here": with `watermark`, the status applies to every outbound message
+    # to `recipient` sent at or before `timestamp`, and `platform_id` is empty.
+    recipient: str | None = None
+    watermark: bool = False
 
     @property
     def conversation_key(self) -> str:
+        if self.watermark:
+            return f"status:{self.channel_id}:to:{self.recipient}"
         return f"status:{self.channel_id}:{self.platform_id}"
 
     def to_json(self) -> dict[str, Any]:
@@ -183,7 +189,45 @@ class StatusUpdate:
         return cls(**data)
 
 
-Inbound = InboundMessage | StatusUpdate
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EchoMessage:
+    """A message the business side sent, as the platform echoes it back (Messenger, Instagram).
+
+    Ours (sent by this app) it only confirms a send; anyone else's (a person in Meta's inbox, another
+    app) means a human is answering, so the conversation goes to staff.
+    """
+
+    channel: ChannelKind
+    channel_id: int
+    business_id: str
+    platform_id: str
+    recipient: Sender  # the client the business wrote to
+    timestamp: datetime
+    text: str | None = None
+    app_id: str | None = None
+    metadata: str | None = None
+    standby: bool = False  # arrived on `standby`: another app or the inbox owns the thread
+
+    @property
+    def conversation_key(self) -> str:
+        return f"{self.channel_id}:{self.recipient.key}"
+
+    def to_json(self) -> dict[str, Any]:
+        data = _flat(self)
+        data["timestamp"] = self.timestamp.isoformat()
+        data["recipient"] = _flat(self.recipient)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EchoMessage:
+        data = dict(data)
+        data["channel"] = ChannelKind.parse(data["channel"])
+        data["timestamp"] = datetime.fromisoformat(data["timestamp"])
+        data["recipient"] = Sender(**data["recipient"])
+        return cls(**data)
+
+
+Inbound = InboundMessage | StatusUpdate | EchoMessage
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 

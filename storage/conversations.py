@@ -250,6 +250,7 @@ async def save_conversations(session: AsyncSession, records: list[ConversationRe
             slots=bindparam("b_slots"),
             locale=bindparam("b_locale"),
             needs_staff=bindparam("b_needs_staff"),
+            handled_by=bindparam("b_handled_by"),
             misunderstood=bindparam("b_misunderstood"),
             last_client_message_at=bindparam("b_last_client"),
             last_message_at=bindparam("b_last"),
@@ -264,6 +265,7 @@ async def save_conversations(session: AsyncSession, records: list[ConversationRe
                 "b_slots": r.slots,
                 "b_locale": r.locale,
                 "b_needs_staff": r.needs_staff,
+                "b_handled_by": r.handled_by,
                 "b_misunderstood": r.misunderstood,
                 "b_last_client": r.last_client_message_at,
                 "b_last": r.last_message_at,
@@ -319,3 +321,28 @@ async def save_statuses(session: AsyncSession, changes: list[dict[str, Any]]) ->
             .execution_options(synchronize_session=False),
             changes,
         )
+
+
+async def mark_read_up_to(
+    session: AsyncSession, conversation_key: str, status: str, until: datetime, ranks: dict[str, int]
+) -> int:
+    """A "read up to here" watermark (Messenger): every earlier outbound message of the conversation moves
+    forward to `status`, never back. Returns how many changed."""
+    c, m = CONVERSATIONS.c, MESSAGES.c
+    conversation_id = (await session.execute(select(c.id).where(c.key == conversation_key))).scalar()
+    if conversation_id is None:
+        return 0
+    behind = [name for name, rank in ranks.items() if rank < ranks[status] and name != "failed"]
+    result = await session.execute(
+        update(MESSAGES)
+        .where(
+            m.conversation_id == conversation_id,
+            m.direction == "out",
+            m.status.in_(behind),
+            m.platform_message_id.is_not(None),
+            m.created_at <= until,
+        )
+        .values(status=status, status_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)

@@ -25,6 +25,7 @@ class Claimed:
     recipient: str
     payload: dict[str, Any]
     attempts: int
+    window_ends_at: datetime | None = None
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -54,6 +55,7 @@ async def claim(
             o.recipient,
             o.payload,
             o.attempts,
+            o.window_ends_at,
             o.state,
             o.next_attempt_at,
             o.claimed_until,

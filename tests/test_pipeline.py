@@ -7,7 +7,13 @@ from sqlalchemy import select, update
 from storage.models import Client, ClientIdentity, Conversation, Message, Outbox
 from tests.conftest import Jola, WhatsAppClient, make_config, start_jola
 from tests.support.fake_graph import FakeGraph
-from tests.support.payloads import fixture_bytes, whatsapp_button, whatsapp_status, whatsapp_text
+from tests.support.payloads import (
+    fixture_bytes,
+    fresh_fixture,
+    whatsapp_button,
+    whatsapp_status,
+    whatsapp_text,
+)
 
 CLIENT = "15550000001"
 
@@ -39,7 +45,7 @@ async def test_a_burst_of_50_messages_is_answered_in_order(jola: Jola) -> None:
 
 async def test_two_clients_in_one_delivery_each_get_their_own_answer(jola: Jola) -> None:
     """A batch with two clients' messages is split by contact, not by position."""
-    await jola.deliver(fixture_bytes("whatsapp_batch_two_messages"))
+    await jola.deliver(fresh_fixture("whatsapp_batch_two_messages"))
     await jola.settle()
     assert len(jola.graph.sent_to("15550000001")) == 1
     assert len(jola.graph.sent_to("15550000002")) == 1
@@ -154,7 +160,7 @@ async def test_deliveries_stored_before_a_crash_are_answered_at_the_next_start(d
 
 async def test_a_username_client_is_known_by_bsuid_and_later_linked_to_the_phone(jola: Jola) -> None:
     """2026 usernames: no phone at first; when the phone shows up it joins the same client record."""
-    await jola.deliver(fixture_bytes("whatsapp_text_username_no_phone"))
+    await jola.deliver(fresh_fixture("whatsapp_text_username_no_phone"))
     await jola.settle()
     [reply] = [c for c in jola.graph.calls if c.message_id]
     assert reply.body["to"] == "US.1000000000000000003"
@@ -385,3 +391,29 @@ async def test_a_name_change_in_the_middle_of_a_batch_keeps_the_conversation_sta
     assert conversation.state == "choosing_time"
     assert conversation.slots["service"] == "massage"
     assert identity.display_name == "Test Customer Renamed"
+
+
+async def test_no_free_text_goes_out_after_the_24_hour_window(database, fake_graph: FakeGraph) -> None:  # type: ignore[no-untyped-def]
+    """A message that reaches us a day late (Meta retried it) gets no free-text answer: the send is refused
+    and the reason is kept on the message for staff to see."""
+    from datetime import UTC, datetime
+
+    from tests.conftest import SettableClock
+
+    clock = SettableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    jola = await start_jola(make_config(database, fake_graph.url), fake_graph, clock=clock)
+    try:
+        written = int(datetime(2026, 11, 24, 11, 0, tzinfo=UTC).timestamp())  # 25 hours earlier
+        await jola.deliver(whatsapp_text("hello", timestamp=written))
+        await jola.settle()
+        assert fake_graph.sent_to(CLIENT) == []
+        [reply] = await outbound(jola)
+        assert reply.status == "failed"
+        assert reply.error_title is not None and reply.error_title.startswith("OutsideWindow")
+
+        clock.advance(minutes=1)
+        await jola.deliver(whatsapp_text("still there?", timestamp=int(clock.now().timestamp())))
+        await jola.settle()
+        assert len(fake_graph.sent_to(CLIENT)) == 1  # a fresh message opens the window again
+    finally:
+        await jola.client.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.messages import InboundMessage, StatusUpdate
+from flows.messages import EchoMessage, InboundMessage, StatusUpdate
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,13 @@ def clip_text(value: Any, limit: int = MAX_TEXT) -> str | None:
 class Parsed:
     """What came out of one delivery: the items to store and counts of what was dropped (and why)."""
 
-    items: list[InboundMessage | StatusUpdate] = field(default_factory=list)
+    items: list[InboundMessage | StatusUpdate | EchoMessage] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
 
     def drop(self, reason: str) -> None:
         self.dropped[reason[:60]] += 1
 
-    def guard(self, build: Callable[[], InboundMessage | StatusUpdate], what: str) -> None:
+    def guard(self, build: Callable[[], InboundMessage | StatusUpdate | EchoMessage], what: str) -> None:
         """Build one item; a malformed one is counted and logged (without its content), never raised."""
         try:
             self.items.append(build())

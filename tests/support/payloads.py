@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,26 @@ def fixture_bytes(name: str) -> bytes:
 
 def fixture_json(name: str) -> Any:
     return json.loads(fixture_bytes(name))
+
+
+def fresh_fixture(name: str, now: float | None = None) -> Any:
+    """A fixture as if sent just now: its timestamps (seconds as text, or milliseconds) moved to `now`,
+    so the 24-hour window is open for the bot's answer."""
+    moment = time.time() if now is None else now
+
+    def fresh(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: fresh(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fresh(v, key) for v in value]
+        if key in ("timestamp", "time", "watermark"):
+            if isinstance(value, str) and value.isdigit():
+                return str(int(moment))
+            if isinstance(value, int) and not isinstance(value, bool):
+                return int(moment * 1000) if value > 10**11 else int(moment)
+        return value
+
+    return fresh(fixture_json(name))
 
 
 def _envelope(value: dict[str, Any], phone_number_id: str = PHONE_NUMBER_ID) -> dict[str, Any]:
@@ -40,7 +61,7 @@ def whatsapp_message(
     user_id: str | None = "US.1000000000000000001",
     name: str | None = "Test Customer One",
     wamid: str | None = None,
-    timestamp: int = 1793000000,
+    timestamp: int | None = None,
     phone_number_id: str = PHONE_NUMBER_ID,
 ) -> dict[str, Any]:
     contact: dict[str, Any] = {"wa_id": wa_id}
@@ -51,7 +72,7 @@ def whatsapp_message(
     message = {
         "from": wa_id,
         "id": wamid or f"wamid.TEST{next(_counter):08d}",
-        "timestamp": str(timestamp),
+        "timestamp": str(int(time.time()) if timestamp is None else timestamp),
         **content,
     }
     if user_id:
