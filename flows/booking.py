@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from statemachine import State
 
 from flows.context import ServiceInfo
@@ -10,6 +12,24 @@ from flows.heard import CHANGE, SERVICE
 from flows.messages import Option
 from flows.picking import TIME_SLOTS, PicksATime
 from flows.understanding.names import read_name
+
+CHANGE_WORDS = {
+    "service": {"service", "treatment", "behandling", "behandlingen", "ydelse", "ydelsen"},
+    "time": {
+        "time",
+        "day",
+        "date",
+        "when",
+        "tid",
+        "tiden",
+        "tidspunkt",
+        "tidspunktet",
+        "dag",
+        "dagen",
+        "dato",
+    },
+    "name": {"name", "navn", "navnet"},
+}
 
 
 class BookingFlow(PicksATime, Flow):
@@ -65,16 +85,19 @@ class BookingFlow(PicksATime, Flow):
 
     async def note(self) -> bool:
         """Take everything the client said this turn; True when any of it was new."""
-        learned = self._note_change() or self._note_service()
-        if self.model.state == "asking_name" and not self.heard.choice:
-            name = read_name(self.heard.text)
+        learned = self._note_change() or await self._note_service()
+        heard = self.heard
+        if self.model.state == "asking_name" and not (heard.choice or heard.services or heard.intents):
+            name = read_name(heard.text) if heard.when is None else None
             if name:
                 self.remember(name=name, rename=None)
                 learned = True
-        return await self.note_time() or learned
+        learned = await self.note_time() or learned
+        self.t.found["learned"] = learned
+        return learned
 
     def _note_change(self) -> bool:
-        part = self.heard.change
+        part = self.heard.change or (self._typed_change() if self.model.state == "changing" else None)
         if part == "service":
             self.forget("service", "service_choices", *TIME_SLOTS)
         elif part == "time":
@@ -84,7 +107,17 @@ class BookingFlow(PicksATime, Flow):
             self.remember(rename=True)
         return part is not None
 
-    def _note_service(self) -> bool:
+    def _typed_change(self) -> str | None:
+        """ "the time", "navnet": a typed answer to "what would you like to change?"."""
+        if self.heard.services or self.heard.when:
+            return None  # a new service or time is taken as it is, not as a question
+        words = set(self.heard.text.casefold().replace(",", " ").split())
+        for part, names in CHANGE_WORDS.items():
+            if words & names:
+                return part
+        return None
+
+    async def _note_service(self) -> bool:
         found = [key for key in self.heard.services if self.desk.service(key)]
         if len(found) > 1:
             self.remember(service_choices=found)
@@ -92,8 +125,13 @@ class BookingFlow(PicksATime, Flow):
         if not found:
             return False
         if found[0] != self.slots.get("service"):
-            self.forget("service_choices", *TIME_SLOTS)
+            start = self.start() or (
+                datetime.fromisoformat(self.slots["wanted"]) if self.slots.get("wanted") else None
+            )
+            self.forget("service_choices", "start", "wanted", "offered", "just_taken")
             self.remember(service=found[0])
+            if start is not None and self.heard.when is None:
+                await self._want(start)  # the time still stands if it fits the new service
         return True
 
     # ------------------------------------------------------------------------------------- guards
@@ -108,7 +146,8 @@ class BookingFlow(PicksATime, Flow):
         return not self.slots.get("name") and (self.slots.get("rename") or not self.model.client_name)
 
     def wants_change(self) -> bool:
-        return self.heard.choice == "change" or self.said_no()
+        """A bare "no" at the summary; "no, tomorrow at 11 instead" is already the change."""
+        return self.heard.choice == "change" or (self.said_no() and not self.t.found.get("learned"))
 
     # ------------------------------------------------------------------------------------- actions
 

@@ -20,8 +20,12 @@ class CancellingFlow(PicksAnAppointment, Flow):
     nothing_to_cancel = State(final=True)
 
     said = (
-        nothing_to_cancel.from_(choosing_appointment, cond="has_nothing", after="say_nothing_to_cancel")
-        | choosing_appointment.from_(choosing_appointment, cond="lacks_appointment", after="ask_which")
+        nothing_to_cancel.from_(
+            choosing_appointment, confirming, cond="has_nothing", after="say_nothing_to_cancel"
+        )
+        | choosing_appointment.from_(
+            choosing_appointment, confirming, cond="lacks_appointment", after="ask_which"
+        )
         | cancelled.from_(confirming, cond="said_yes", after="cancel")
         | kept.from_(confirming, cond="said_no", after="keep")
         | confirming.from_(choosing_appointment, confirming, after="ask_to_confirm")
@@ -32,7 +36,10 @@ class CancellingFlow(PicksAnAppointment, Flow):
 
     def say_nothing_to_cancel(self) -> None:
         self.remember(on_yes="booking")  # "Would you like to book one?" "Yes."
-        self.reply(self.say("no_appointments", job=self.job), [self.option("book", "book")])
+        vanished = bool(self.t.found.get("vanished"))
+        self.reply(
+            self.say("no_appointments", job=self.job, vanished=vanished), [self.option("book", "book")]
+        )
 
     def ask_to_confirm(self) -> None:
         appointment = self.appointment()
@@ -48,6 +55,7 @@ class CancellingFlow(PicksAnAppointment, Flow):
         appointment = self.appointment()
         assert appointment is not None
         await self.desk.cancel(appointment.id)
+        self.remember(on_yes="booking")  # "Book a new time?" "Yes."
         self.reply(
             self.say("cancelled", service_name=appointment.service_name, when=self.when(appointment.start)),
             [self.option("book", "book_new")],

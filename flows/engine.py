@@ -98,6 +98,7 @@ class Engine:
         switched = await self._language(conversation, heard, desk)
         await self._route(conversation, ctx, switched)
         self._greet_first_time(conversation, ctx, turn)
+        _remember_options(conversation, ctx.replies)
         return ctx.replies
 
     # ------------------------------------------------------------------------------------- routing
@@ -116,8 +117,8 @@ class Engine:
             self._offer_menu(conversation, ctx, "help")
             return
         elif heard.says(Intent.STOP):
-            self._start(conversation, "handoff", fresh=True)
-            conversation.state = "reassured"
+            # Nothing more unless they write again; when they do, they are answered as anyone would be.
+            self._start(conversation, DEFAULT_FLOW, fresh=True)
             conversation.slots = {**conversation.slots, "stopped": True}
             self._say(conversation, ctx, "stopped")
             return
@@ -125,6 +126,11 @@ class Engine:
             await self._list_appointments(conversation, ctx)
             return
         job = self._job_for(conversation, heard)
+        if job == "cancelling" and self._booking_under_way(conversation) and not await ctx.desk.upcoming():
+            # "No, cancel" in the middle of a booking, with nothing booked yet: they mean this booking.
+            self._start(conversation, DEFAULT_FLOW, fresh=True)
+            self._say(conversation, ctx, "booking_dropped")
+            return
         if job is None and self._finished(conversation):
             if heard.says(Intent.YES) and conversation.slots.get("on_yes") in FLOWS:
                 job = conversation.slots["on_yes"]
@@ -139,18 +145,24 @@ class Engine:
 
     def _job_for(self, conversation: Any, heard: Heard) -> str | None:
         for intent in heard.intents:  # strongest first: "no, cancel it" is about cancelling
+            if intent == Intent.RESCHEDULE and heard.when and self._booking_under_way(conversation):
+                continue  # "can we change it to 11?" while booking: a new time for this booking
             if intent in JOBS:
                 return JOBS[intent]
         reminded = self._finished(conversation) and conversation.slots.get("reminded")
         if heard.says(Intent.YES) and (heard.appointment or reminded):
             return "reconfirming"
-        if (
-            heard.says(Intent.FIRST_AVAILABLE)
-            or heard.services
-            or (heard.when and conversation.flow == "handoff")
-        ):
-            return "booking" if conversation.flow not in ("booking", "rescheduling") else None
+        wants_booking = heard.says(Intent.FIRST_AVAILABLE) or heard.services or heard.when
+        if wants_booking and (conversation.flow == "handoff" or self._finished(conversation)):
+            return "booking"  # inside another job, a service or a day is that job's answer
         return None
+
+    def _booking_under_way(self, conversation: Any) -> bool:
+        return (
+            conversation.flow == "booking"
+            and not self._finished(conversation)
+            and bool(conversation.slots.get("service"))
+        )
 
     def _finished(self, conversation: Any) -> bool:
         return bool(FLOWS[conversation.flow].states_map[conversation.state].final)
@@ -250,6 +262,8 @@ class Engine:
     async def _language(self, conversation: Any, heard: Heard, desk: Desk) -> bool:
         """The business's language until the client asks for another or clearly writes in it."""
         wanted = heard.asked_language or heard.language
+        if heard.asked_language is None and conversation.state == "asking_name":
+            return False  # "mathias thomsen" is a name, not English
         if wanted is None or wanted == conversation.locale or wanted not in ("en", "da"):
             return False
         conversation.locale = wanted
@@ -283,6 +297,16 @@ def _prepend(ctx: TurnContext, line: str) -> None:
     ctx.replies[0] = Reply(
         text=f"{line}\n{head.text}", options=head.options, options_label=head.options_label
     )
+
+
+def _remember_options(conversation: Any, replies: list[Reply]) -> None:
+    """The options last offered, so a channel that shows them numbered can take "2" for the second."""
+    offered = next((reply.options for reply in reversed(replies) if reply.options), ())
+    slots = {k: v for k, v in conversation.slots.items() if k != "last_options"}
+    if offered:
+        slots["last_options"] = [option.id for option in offered]
+    if slots != conversation.slots:
+        conversation.slots = slots
 
 
 async def _send(machine: Flow) -> None:

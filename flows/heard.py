@@ -74,8 +74,8 @@ class Heard:
 
 def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
     """`now` is in the business's time zone; days and times are read there."""
-    if turn.type in UNREADABLE:
-        return Heard(text="", unreadable=True)
+    if turn.type in UNREADABLE or (turn.type == MessageType.MEDIA and not (turn.text or "").strip()):
+        return Heard(text="", unreadable=True)  # a sticker or a photo without words: we cannot read it
     if turn.choice_id:
         return _tapped(turn.choice_id, turn.text or "")
     text = (turn.text or "").strip()

@@ -210,6 +210,12 @@ class EchoMessage:
 
     @property
     def conversation_key(self) -> str:
+        """Echoes queue apart from the client's messages: one waiting to be recognised (see the handler)
+        must never hold up the client's next message."""
+        return f"echo:{self.channel_id}:{self.recipient.key}"
+
+    @property
+    def client_conversation_key(self) -> str:
         return f"{self.channel_id}:{self.recipient.key}"
 
     def to_json(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ WINDOWS = {
 }
 MAX_OFFERED = 8
 FEW = 4  # a spread this short gets filled up with the next free starts
-TIME_SLOTS = ("start", "wanted", "day", "part", "offered", "just_taken")
+TIME_SLOTS = ("start", "wanted", "day", "at", "part", "offered", "just_taken")
 
 
 class PicksATime:
@@ -55,21 +55,49 @@ class PicksATime:
     # ------------------------------------------------------------------------------------- reading
 
     async def note_time(self) -> bool:
-        """Take the day and time the client gave; True when they gave any."""
-        heard, service = self.heard, self.time_service()
+        """Take the day and time the client gave; True when they gave any. Said before the service (or
+        the appointment) is known, they are kept and used as soon as it is."""
+        heard = self.heard
         if heard.slot is not None:
             return await self._want(heard.slot)
-        if heard.says(Intent.FIRST_AVAILABLE) or heard.says(Intent.OTHER_TIME):
-            self.forget(*TIME_SLOTS)
+        if heard.says(Intent.FIRST_AVAILABLE):
+            self.forget(*TIME_SLOTS, "after")
             return True
         offered = self.slots.get("offered") or []
+        if heard.says(Intent.OTHER_TIME):
+            latest = max([*offered, self.slots.get("start") or ""]) or None
+            self.forget(*TIME_SLOTS)
+            self.remember(after=latest)  # "later", "none of these": what comes after what was offered
+            return True
         if heard.says(Intent.YES) and len(offered) == 1 and self.lacks_time():
             return await self._want(datetime.fromisoformat(offered[0]))
         when: When | None = heard.when
-        if when is None or service is None:
-            return False
-        if heard.text.strip().isdigit() and self.model.state != "choosing_time":
+        if when is not None and heard.text.strip().isdigit() and self.model.state != "choosing_time":
             return False  # a bare "2" is a time only as the answer to "when?"
+        if when is None:
+            return await self._use_kept_time()
+        if self.time_service() is None:
+            self.forget(*TIME_SLOTS, "after")
+            self.remember(
+                day=when.day.isoformat() if when.day else None,
+                at=when.at.isoformat(timespec="minutes") if when.at else None,
+                part=str(when.part) if when.part else None,
+            )
+            return True
+        return await self._take(when)
+
+    async def _use_kept_time(self) -> bool:
+        """A day or time said before the service was known, now that it is."""
+        if self.time_service() is None or not self.slots.get("at") or self.slots.get("start"):
+            return False
+        kept = When(
+            day=date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None,
+            at=time.fromisoformat(self.slots["at"]),
+        )
+        await self._take(kept)
+        return False  # nothing new was said this turn
+
+    async def _take(self, when: When) -> bool:
         known_day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
         day = when.day or known_day
         if when.at is not None and day is None:
@@ -77,7 +105,7 @@ class PicksATime:
         if day is not None and when.at is not None:
             start = When(day=day, at=when.at).local(self.desk.rules.zone)
             return await self._want(start)
-        self.forget(*TIME_SLOTS)
+        self.forget(*TIME_SLOTS, "after")
         self.remember(day=day.isoformat() if day else None, part=str(when.part) if when.part else None)
         return True
 
@@ -88,7 +116,7 @@ class PicksATime:
 
     async def _want(self, start: datetime) -> bool:
         service = self.time_service()
-        self.forget(*TIME_SLOTS)
+        self.forget(*TIME_SLOTS, "after")
         self.remember(day=self.desk.local(start).date().isoformat())
         if service is not None and await self.desk.is_free(service, start, ignore=self.moving()):
             self.remember(start=start.isoformat())
@@ -106,13 +134,17 @@ class PicksATime:
         wanted = datetime.fromisoformat(self.slots["wanted"]) if self.slots.get("wanted") else None
         window = WINDOWS.get(PartOfDay(self.slots["part"])) if self.slots.get("part") else None
         day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
+        after = datetime.fromisoformat(self.slots["after"]) if self.slots.get("after") else None
         if wanted is not None:
             reason = await desk.why_not(service, wanted, ignore)
             offered = await desk.nearest(service, wanted, 3, ignore)
+            if not offered and str(reason) == "too_far":
+                last_day = desk.now + desk.rules.max_ahead - timedelta(days=1)
+                offered = await desk.nearest(service, last_day, 3, ignore)
             text = self.say(
                 "time_unavailable",
                 reason=str(reason or "taken"),
-                just_taken=bool(self.slots.get("just_taken")),
+                just_taken=bool(self.slots.get("just_taken")) and str(reason or "taken") == "taken",
                 when=self.when(wanted),
                 offered=bool(offered),
             )
@@ -130,13 +162,15 @@ class PicksATime:
                 offered=bool(offered),
             )
         else:
-            soonest = await desk.soonest(service, 3 * MAX_OFFERED, window=window, ignore=ignore)
+            later = after + timedelta(minutes=1) if after else None
+            soonest = await desk.soonest(service, 3 * MAX_OFFERED, after=later, window=window, ignore=ignore)
             offered = _spread(soonest)[: 4 if window is None else MAX_OFFERED]
             text = self.say(
                 "ask_time",
                 service_name=service.name,
                 duration=service.duration_minutes,
                 part=self.slots.get("part"),
+                later=after is not None,
                 offered=bool(offered),
             )
         self.forget("just_taken")
@@ -163,18 +197,37 @@ class PicksAnAppointment:
     statuses: tuple[str, ...] = ("booked", "confirmed")
 
     async def note_appointment(self) -> bool:
-        """Load the candidates for this turn; pick one from a tap, a reminder button, or the only one."""
+        """Load the candidates for this turn; pick one from a tap, a reminder button, the client's words
+        ("the one on friday", "the physio one"), or the only one there is."""
         upcoming = [a for a in await self.desk.upcoming() if a.status in self.statuses]
         self.t.found["upcoming"] = upcoming
-        chosen = self.heard.appointment or self.slots.get("appointment")
+        remembered = self.slots.get("appointment")
+        chosen = self.heard.appointment or remembered
         if chosen is None and self.slots.get("reminded") and self.heard.says(Intent.YES):
             chosen = self.slots.get("reminded")
+        spoken = self._described(upcoming) if chosen is None else None
+        chosen = chosen or spoken
         if chosen is None and len(upcoming) == 1:
             chosen = upcoming[0].id
         match = next((a for a in upcoming if a.id == chosen), None)
+        # The one we were talking about has started, or staff cancelled it, in the meantime.
+        self.t.found["vanished"] = remembered is not None and match is None and chosen == remembered
+        self.t.found["asked_for"] = self.heard.appointment if match is None else None
         self.remember(appointment=match.id if match else None)
         self.t.found["appointment"] = match
-        return match is not None and self.heard.appointment is not None
+        return match is not None and (self.heard.appointment is not None or spoken is not None)
+
+    def _described(self, upcoming: list[AppointmentView]) -> int | None:
+        heard, desk = self.heard, self.desk
+        if len(upcoming) < 2 or not (heard.services or heard.when):
+            return None
+        fits = [
+            a
+            for a in upcoming
+            if (not heard.services or a.service_key in heard.services)
+            and (heard.when is None or heard.when.day is None or desk.local(a.start).date() == heard.when.day)
+        ]
+        return fits[0].id if len(fits) == 1 else None
 
     def appointment(self) -> AppointmentView | None:
         return self.t.found.get("appointment")  # type: ignore[no-any-return]
@@ -194,7 +247,9 @@ class PicksAnAppointment:
             Option(id=f"{APPOINTMENT}{a.id}", title=self.slot_title(a.start), description=a.service_name)
             for a in upcoming[:10]
         ]
-        self.reply(self.say("which_appointment", job=self.job), options)
+        self.reply(
+            self.say("which_appointment", job=self.job, vanished=bool(self.t.found.get("vanished"))), options
+        )
 
 
 def _spread(slots: list[datetime]) -> list[datetime]:

@@ -20,6 +20,7 @@ class ReconfirmingFlow(PicksAnAppointment, Flow):
 
     said = (
         confirmed.from_(choosing_appointment, cond="has_appointment", after="reconfirm")
+        | nothing_to_confirm.from_(choosing_appointment, cond="asked_for_another", after="say_not_waiting")
         | nothing_to_confirm.from_(choosing_appointment, cond="has_nothing", after="say_nothing_to_confirm")
         | choosing_appointment.to.itself(after="ask_which")
     )
@@ -35,6 +36,13 @@ class ReconfirmingFlow(PicksAnAppointment, Flow):
         self.reply(
             self.say("reconfirmed", service_name=appointment.service_name, when=self.when(appointment.start))
         )
+
+    def asked_for_another(self) -> bool:
+        """A reminder's button for an appointment already confirmed, cancelled or past."""
+        return self.t.found.get("asked_for") is not None
+
+    def say_not_waiting(self) -> None:
+        self.reply(self.say("nothing_to_confirm", this_one=True))
 
     def say_nothing_to_confirm(self) -> None:
         self.reply(self.say("nothing_to_confirm"))

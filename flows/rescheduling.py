@@ -23,8 +23,12 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
     nothing_to_move = State(final=True)
 
     said = (
-        nothing_to_move.from_(choosing_appointment, cond="has_nothing", after="say_nothing_to_move")
-        | choosing_appointment.from_(choosing_appointment, cond="lacks_appointment", after="ask_which")
+        nothing_to_move.from_(
+            choosing_appointment, choosing_time, confirming, cond="has_nothing", after="say_nothing_to_move"
+        )
+        | choosing_appointment.from_(
+            choosing_appointment, choosing_time, confirming, cond="lacks_appointment", after="ask_which"
+        )
         | moved.from_(confirming, cond=["said_yes", "slot_still_free"], after="move")
         | choosing_time.from_(confirming, cond="said_yes", after="slot_was_taken")
         | choosing_time.from_(
@@ -52,7 +56,10 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
 
     def say_nothing_to_move(self) -> None:
         self.remember(on_yes="booking")  # "Would you like to book one?" "Yes."
-        self.reply(self.say("no_appointments", job=self.job), [self.option("book", "book")])
+        vanished = bool(self.t.found.get("vanished"))
+        self.reply(
+            self.say("no_appointments", job=self.job, vanished=vanished), [self.option("book", "book")]
+        )
 
     def summarise(self) -> None:
         appointment, start = self.appointment(), self.start()
