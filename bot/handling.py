@@ -17,7 +17,16 @@ from bot.clock import Clock
 from flows.context import BusinessProfile, Turn
 from flows.desk import Desk
 from flows.engine import DEFAULT_FLOW, Engine, initial_state
-from flows.messages import STATUS_RANK, EchoMessage, InboundMessage, MessageType, Reply, Sender, StatusUpdate
+from flows.messages import (
+    STATUS_RANK,
+    ChannelKind,
+    EchoMessage,
+    InboundMessage,
+    MessageType,
+    Reply,
+    Sender,
+    StatusUpdate,
+)
 from storage.conversations import (
     ConversationRecord,
     Who,
@@ -38,6 +47,7 @@ SILENT_TYPES = {MessageType.REACTION, MessageType.SYSTEM}
 _RANK = {str(k): v for k, v in STATUS_RANK.items()}
 # A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
 STATUS_RETRIES = 5
+ECHO_RETRIES = 4  # about 15 s for the sender to record the message id an echo of ours carries
 # Meta's customer-service window: free-form messages only within 24 hours of the client's last message.
 WINDOW = timedelta(hours=24)
 
@@ -87,16 +97,41 @@ class Handler:
         """Handle `events` (in order); returns the ones to try again later. Raises on a bad event."""
         deferred: dict[int, Deferred] = {}
         statuses = [(e, StatusUpdate.from_json(e.payload)) for e in events if e.kind == "status"]
+        echoes = [(e, EchoMessage.from_json(e.payload)) for e in events if e.kind == "echo"]
+        people: set[int] = set()
+        if echoes:
+            people, waiting = await self._echoes(session, echoes)
+            deferred.update(waiting)
         conversational: list[InboundMessage | EchoMessage] = [
             EchoMessage.from_json(e.payload) if e.kind == "echo" else InboundMessage.from_json(e.payload)
             for e in events
-            if e.kind != "status"
+            if e.kind == "message" or e.id in people
         ]
         if statuses:
             deferred.update(await self._statuses(session, statuses))
         if conversational:
             await self._messages(session, conversational)
         return deferred
+
+    async def _echoes(
+        self, session: AsyncSession, items: list[tuple[Event, EchoMessage]]
+    ) -> tuple[set[int], dict[int, Deferred]]:
+        """Which echoes are a person's (event ids), and which to look at again. Ours carry our app id
+        (Messenger) or a message id the sender recorded (Instagram echoes carry no app id, and may beat
+        the send's record: they wait a little before they count as a person's)."""
+        known = await outbound_by_platform_id(
+            session, {echo.channel_id for _, echo in items}, {echo.platform_id for _, echo in items}
+        )
+        people: set[int] = set()
+        deferred: dict[int, Deferred] = {}
+        for event, echo in items:
+            if self._ours(echo) or (echo.channel_id, echo.platform_id) in known:
+                continue
+            if echo.app_id is None and event.attempts < ECHO_RETRIES:
+                deferred[event.id] = Deferred(2.0**event.attempts)
+                continue
+            people.add(event.id)
+        return people, deferred
 
     # ------------------------------------------------------------------------------------------ statuses
 
@@ -145,23 +180,21 @@ class Handler:
 
     async def _messages(self, session: AsyncSession, messages: list[InboundMessage | EchoMessage]) -> None:
         now = self.clock.now()
-        records = await load_conversations(session, list({m.conversation_key for m in messages}))
+        records = await load_conversations(session, list({_key(m) for m in messages}))
         out = _Outgoing()
         for message in messages:
             profile = self.profiles.get(message.business_id)
             if self.directory.get(message.channel_id) is None or profile is None:
                 raise UnknownTenant(f"channel {message.channel_id}")
-            if isinstance(message, EchoMessage) and self._ours(message):
-                continue  # our own send coming back: the sender already recorded it
             who = _who(message)
-            record = records.get(message.conversation_key)
+            record = records.get(_key(message))
             if record is None or not record.knows(who):
                 fresh = await self._resolve(session, message, who, profile, now)
                 if record is not None and record.id == fresh.id:
                     # Same conversation, the person told us something new: keep this batch's state.
                     record.identity, record.client_name = fresh.identity, fresh.client_name
                 else:
-                    record = records[message.conversation_key] = fresh
+                    record = records[_key(message)] = fresh
             if isinstance(message, EchoMessage):
                 self._person_answered(message, record, out, now)
             else:
@@ -212,7 +245,7 @@ class Handler:
         client, identity = await identify(session, who, now)
         conversation = await conversation_for(
             session,
-            key=message.conversation_key,
+            key=_key(message),
             business_id=message.business_id,
             channel_id=message.channel_id,
             client=client,
@@ -255,7 +288,10 @@ class Handler:
         if message.type in SILENT_TYPES or record.handled_by != "bot" or message.detail == "standby":
             return  # logged only: staff (or another app, for `standby`) answers this conversation
         turn = Turn(
-            type=message.type, text=message.text, choice_id=message.choice_id, client_name=record.client_name
+            type=message.type,
+            text=message.text,
+            choice_id=message.choice_id or _numbered_choice(message, record),
+            client_name=record.client_name,
         )
         desk = Desk(session, profile, record.client_id, str(message.channel), now)
         replies = await self.engine.respond(record, profile, turn, desk)
@@ -297,6 +333,22 @@ class Handler:
             record.state,
             len(replies),
         )
+
+
+def _numbered_choice(message: InboundMessage, record: ConversationRecord) -> str | None:
+    """Instagram lists the options as "1. Massage" in the text (its website shows no quick replies), so a
+    client there may answer "1"."""
+    if message.channel != ChannelKind.INSTAGRAM or not message.text:
+        return None
+    offered = (record.slots or {}).get("last_options") or []
+    number = message.text.strip().rstrip(".")
+    if number.isdigit() and 1 <= int(number) <= len(offered):
+        return str(offered[int(number) - 1])
+    return None
+
+
+def _key(message: InboundMessage | EchoMessage) -> str:
+    return message.client_conversation_key if isinstance(message, EchoMessage) else message.conversation_key
 
 
 def _who(message: InboundMessage | EchoMessage) -> Who:

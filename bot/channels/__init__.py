@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.channels import whatsapp
+from bot.channels import instagram, messenger, whatsapp
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.channels.parsing import Parsed
 from flows.messages import ChannelKind, Sender
 
 # Webhook `object` -> the adapter that reads it.
-BY_OBJECT: dict[str, ModuleType] = {whatsapp.OBJECT: whatsapp}
-BY_KIND: dict[str, ModuleType] = {ChannelKind.WHATSAPP: whatsapp}
+BY_OBJECT: dict[str, ModuleType] = {
+    whatsapp.OBJECT: whatsapp,
+    messenger.OBJECT: messenger,
+    instagram.OBJECT: instagram,
+}
+BY_KIND: dict[str, ModuleType] = {
+    ChannelKind.WHATSAPP: whatsapp,
+    ChannelKind.MESSENGER: messenger,
+    ChannelKind.INSTAGRAM: instagram,
+}
 
 
 def adapter_for(kind: ChannelKind | str) -> ModuleType:

@@ -22,8 +22,27 @@ class GraphCall:
     message_id: str | None
 
     @property
+    def to(self) -> str | None:
+        """WhatsApp's `to`, or Messenger/Instagram's `recipient.id`."""
+        recipient = self.body.get("recipient")
+        return recipient.get("id") if isinstance(recipient, dict) else self.body.get("to")
+
+    @property
+    def _page_message(self) -> dict[str, Any]:
+        return self.body.get("message") or {}
+
+    @property
+    def _page_buttons(self) -> list[dict[str, Any]]:
+        payload = (self._page_message.get("attachment") or {}).get("payload") or {}
+        return payload.get("buttons") or []
+
+    @property
     def text(self) -> str | None:
         """What the client reads: text body, interactive body, or None."""
+        if "recipient" in self.body:
+            message = self._page_message
+            payload = (message.get("attachment") or {}).get("payload") or {}
+            return message.get("text") or payload.get("text")
         if self.body.get("type") == "text":
             return self.body["text"]["body"]
         if self.body.get("type") == "interactive":
@@ -33,6 +52,9 @@ class GraphCall:
     @property
     def options(self) -> list[str]:
         """Titles of the buttons or list rows offered."""
+        if "recipient" in self.body:
+            quick = self._page_message.get("quick_replies") or []
+            return [q["title"] for q in quick] or [b["title"] for b in self._page_buttons]
         interactive = self.body.get("interactive") or {}
         action = interactive.get("action") or {}
         if interactive.get("type") == "button":
@@ -43,6 +65,9 @@ class GraphCall:
 
     @property
     def option_ids(self) -> list[str]:
+        if "recipient" in self.body:
+            quick = self._page_message.get("quick_replies") or []
+            return [q["payload"] for q in quick] or [b["payload"] for b in self._page_buttons]
         interactive = self.body.get("interactive") or {}
         action = interactive.get("action") or {}
         if interactive.get("type") == "button":
@@ -93,7 +118,8 @@ class FakeGraph:
 
     async def _messages(self, request: web.Request) -> web.Response:
         body = await request.json()
-        gate = self._holds.get(body.get("to", ""))
+        recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
+        gate = self._holds.get(body.get("to") or recipient.get("id") or "")
         if gate is not None:
             await gate.wait()
         if self._failures:
@@ -101,7 +127,13 @@ class FakeGraph:
             self.calls.append(GraphCall(request.path, request.headers.get("Authorization"), body, None))
             await self._notify()
             return web.json_response(payload, status=status)
-        if body.get("status") == "read":
+        if "recipient" in body:  # Messenger / Instagram Send API
+            message_id = None if "sender_action" in body else f"m_FAKE{next(self._ids):06d}"
+            call = GraphCall(request.path, request.headers.get("Authorization"), body, message_id)
+            response = {"recipient_id": recipient.get("id")}
+            if message_id:
+                response["message_id"] = message_id
+        elif body.get("status") == "read":
             call = GraphCall(request.path, request.headers.get("Authorization"), body, None)
             response: dict[str, Any] = {"success": True}
         else:
@@ -131,7 +163,7 @@ class FakeGraph:
         return self.calls[:count]
 
     def sent_to(self, recipient: str) -> list[GraphCall]:
-        return [c for c in self.calls if c.body.get("to") == recipient and c.message_id]
+        return [c for c in self.calls if c.to == recipient and c.message_id]
 
     @staticmethod
     def dumps(call: GraphCall) -> str:

@@ -1,0 +1,276 @@
+"""Messenger and Instagram end to end: the same conversations as on WhatsApp, through the real webhook
+and the fake Graph API; echoes, hand-over to a person, read receipts and the 24-hour window."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import keys
+from storage.appointments import list_appointments
+from storage.models import Conversation, Message
+from tests.conftest import DatabaseTarget, Jola, SettableClock, make_config, start_jola
+from tests.support.fake_graph import FakeGraph, GraphCall
+from tests.support.page_payloads import (
+    IG_ACCOUNT_ID,
+    IGSID,
+    PAGE_ID,
+    PSID,
+    instagram_echo,
+    instagram_quick_reply,
+    instagram_text,
+    messenger_echo,
+    messenger_postback,
+    messenger_quick_reply,
+    messenger_read,
+    messenger_text,
+)
+from tests.support.payloads import PHONE_NUMBER_ID
+
+WEEKDAYS = {day: ["08:00-12:00", "13:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Copenhagen
+CHANNELS = [
+    {"kind": "whatsapp", "phone_number_id": PHONE_NUMBER_ID, "access_token": "wa-token"},
+    {"kind": "messenger", "page_id": PAGE_ID, "access_token": "page-token"},
+    {"kind": "instagram", "account_id": IG_ACCOUNT_ID, "access_token": "ig-token"},
+]
+
+
+@pytest.fixture
+async def jola(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator[Jola]:
+    config = make_config(database, fake_graph.url, business={"hours": WEEKDAYS, "channels": CHANNELS})
+    running = await start_jola(config, fake_graph, clock=SettableClock(NOW))
+    yield running
+    await running.client.close()
+
+
+class PageClient:
+    """A client on Messenger or Instagram: writes, taps quick replies or buttons, reads the answers."""
+
+    def __init__(self, jola: Jola, kind: str) -> None:
+        self.jola, self.kind = jola, kind
+        self.user = PSID if kind == "messenger" else IGSID
+        self.seen = 0
+
+    @property
+    def now_ms(self) -> int:
+        return int(self.jola.app[keys.CLOCK].now().timestamp() * 1000)
+
+    def _build(self, text: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+        who = {"psid": self.user} if self.kind == "messenger" else {"igsid": self.user}
+        return text(*args, timestamp=self.now_ms, **who)
+
+    async def says(self, text: str) -> list[GraphCall]:
+        build = messenger_text if self.kind == "messenger" else instagram_text
+        await self.jola.deliver(self._build(build, text))
+        return await self.replies()
+
+    async def taps(self, title: str) -> list[GraphCall]:
+        last = self.jola.graph.sent_to(self.user)[-1]
+        payload = last.option_ids[last.options.index(title)]
+        if self.kind == "instagram":
+            body = self._build(instagram_quick_reply, payload, title)
+        elif last.body["message"].get("quick_replies"):
+            body = self._build(messenger_quick_reply, payload, title)
+        else:
+            body = self._build(messenger_postback, payload, title)
+        await self.jola.deliver(body)
+        return await self.replies()
+
+    async def replies(self) -> list[GraphCall]:
+        await self.jola.settle()
+        sent = self.jola.graph.sent_to(self.user)
+        new, self.seen = sent[self.seen :], len(sent)
+        return new
+
+
+async def appointments(jola: Jola) -> list[Any]:
+    async with jola.db.read() as session:
+        return await list_appointments(session, "harbour-clinic")
+
+
+async def conversation(jola: Jola, user: str) -> Conversation:
+    async with jola.db.read() as session:
+        rows = await session.execute(select(Conversation).where(Conversation.key.endswith(f":{user}")))
+        return rows.scalar_one()
+
+
+# ----------------------------------------------------------------------------------------- Messenger
+
+
+async def test_booking_on_messenger_from_hello_to_booked(jola: Jola) -> None:
+    client = PageClient(jola, "messenger")
+
+    [hello] = await client.says("Hi")
+    assert hello.path == f"/v23.0/{PAGE_ID}/messages"
+    assert hello.authorization == "Bearer page-token"
+    assert hello.body["messaging_type"] == "RESPONSE"
+    assert hello.text == "Hi, welcome to Harbour Clinic!\nWhat would you like to book?"
+    assert hello.options == ["Massage", "Physiotherapy", "Talk to a person"]  # a button template
+
+    [when] = await client.taps("Massage")
+    assert when.text.startswith("Massage, 60 min. When would you like to come?")
+    assert when.body["message"]["quick_replies"]  # four times: quick replies
+
+    [name] = await client.says("friday at 10")
+    assert name.text == "Almost done. What is your name?"  # Messenger gives no name
+    [summary] = await client.says("Anna Jensen")
+    assert summary.text.endswith("Friday 27 November at 10:00\nName: Anna Jensen")
+    [booked] = await client.taps("Yes, book it")
+    assert booked.text.startswith("You're booked: Massage, Friday 27 November at 10:00.")
+
+    [appointment] = await appointments(jola)
+    assert (appointment.channel, appointment.client_name, appointment.client_phone) == (
+        "messenger",
+        "Anna Jensen",
+        None,
+    )
+
+
+async def test_rescheduling_and_cancelling_on_messenger(jola: Jola) -> None:
+    client = PageClient(jola, "messenger")
+    await client.says("massage friday at 10")
+    await client.says("Anna")
+    await client.taps("Yes, book it")
+
+    [summary] = await client.says("can I move my appointment to monday at 9?")
+    assert (
+        summary.text == "Move your Massage from Friday 27 November at 10:00 to Monday 30 November at 09:00?"
+    )
+    await client.taps("Yes, move it")
+    [sure] = await client.says("please cancel it")
+    assert sure.text == "Cancel your Massage, Monday 30 November at 09:00?"
+    [done] = await client.taps("Yes, cancel it")
+    assert done.text.startswith("Your Massage, Monday 30 November at 09:00, is cancelled.")
+    assert [a.status for a in await appointments(jola)] == ["cancelled"]
+
+
+async def test_our_own_echo_never_triggers_the_bot(jola: Jola) -> None:
+    """Meta echoes every message the Page sends; answering our own echo would loop forever."""
+    client = PageClient(jola, "messenger")
+    [hello] = await client.says("Hi")
+    await jola.deliver(messenger_echo(hello.text or "", mid=hello.message_id, timestamp=client.now_ms))
+    assert await client.replies() == []
+    assert (await conversation(jola, PSID)).handled_by == "bot"
+
+
+async def test_a_person_answering_from_the_page_inbox_takes_over(jola: Jola) -> None:
+    """An echo from another app (Meta's inbox) means a human answered: the bot steps back, the message is
+    logged as staff's, and the client's next message gets no bot reply."""
+    client = PageClient(jola, "messenger")
+    await client.says("Hi")
+    inbox = messenger_echo(
+        "Hi, this is Sam from the front desk.", app_id=263902037430900, timestamp=client.now_ms
+    )
+    await jola.deliver(inbox)
+    await jola.settle()
+
+    assert await client.says("Thanks Sam, can I come at 10?") == []
+    taken = await conversation(jola, PSID)
+    assert taken.handled_by == "staff"
+    async with jola.db.read() as session:
+        rows = await session.execute(
+            select(Message.author, Message.text)
+            .where(Message.conversation_id == taken.id)
+            .order_by(Message.id)
+        )
+        log = rows.all()
+    assert ("staff", "Hi, this is Sam from the front desk.") in log
+    assert log[-1] == ("client", "Thanks Sam, can I come at 10?")
+
+
+async def test_a_read_receipt_marks_every_earlier_reply_read(jola: Jola) -> None:
+    client = PageClient(jola, "messenger")
+    await client.says("Hi")
+    await client.taps("Massage")
+    await jola.deliver(messenger_read(client.now_ms + 1000, timestamp=client.now_ms))
+    await jola.settle()
+    async with jola.db.read() as session:
+        statuses = (await session.execute(select(Message.status).where(Message.direction == "out"))).scalars()
+        assert set(statuses) == {"read"}
+
+
+async def test_no_free_text_on_messenger_after_the_window(jola: Jola) -> None:
+    """A message Meta delivers a day late gets no answer: sending would fail with 10/2018278 anyway."""
+    stale = int(NOW.timestamp() * 1000) - 25 * 3600 * 1000
+    await jola.deliver(messenger_text("hello?", timestamp=stale))
+    await jola.settle()
+    assert jola.graph.sent_to(PSID) == []
+    async with jola.db.read() as session:
+        [(status, title)] = (
+            await session.execute(
+                select(Message.status, Message.error_title).where(Message.direction == "out")
+            )
+        ).all()
+    assert status == "failed" and title.startswith("OutsideWindow")
+
+
+# ----------------------------------------------------------------------------------------- Instagram
+
+
+async def test_booking_on_instagram_with_quick_replies_and_typed_numbers(jola: Jola) -> None:
+    """Instagram shows quick replies only in the app, so the options are in the text too, numbered; a
+    typed number picks one."""
+    client = PageClient(jola, "instagram")
+
+    [hello] = await client.says("Hi")
+    assert hello.path == f"/v23.0/{IG_ACCOUNT_ID}/messages"
+    assert hello.authorization == "Bearer ig-token"
+    assert "1. Massage" in (hello.text or "") and "2. Physiotherapy" in (hello.text or "")
+    assert hello.options == ["Massage", "Physiotherapy", "Talk to a person"]
+
+    [when] = await client.says("1")
+    assert when.text.startswith("Massage, 60 min. When would you like to come?")
+    [name] = await client.taps(when.options[0])
+    assert name.text == "Almost done. What is your name?"
+    await client.says("Mette")
+    [booked] = await client.taps("Yes, book it")
+    assert booked.text.startswith("You're booked: Massage, today at 11:00.")
+    [appointment] = await appointments(jola)
+    assert appointment.channel == "instagram"
+
+
+async def test_rescheduling_and_cancelling_on_instagram(jola: Jola) -> None:
+    client = PageClient(jola, "instagram")
+    await client.says("physio tomorrow at 13")
+    await client.says("Mette")
+    await client.taps("Yes, book it")
+
+    [summary] = await client.says("I need to reschedule to friday at 15")
+    assert summary.text.startswith(
+        "Move your Physiotherapy from tomorrow at 13:00 to Friday 27 November at 15:00?"
+    )
+    await client.taps("Yes, move it")
+    await client.says("cancel my appointment")
+    [done] = await client.taps("Yes, cancel it")
+    assert done.text.startswith("Your Physiotherapy, Friday 27 November at 15:00, is cancelled.")
+
+
+async def test_instagram_echoes_of_our_own_sends_are_recognised_by_message_id(jola: Jola) -> None:
+    """Instagram echoes carry no app id: ours are known by the message id the send returned."""
+    client = PageClient(jola, "instagram")
+    [hello] = await client.says("Hi")
+    await jola.deliver(instagram_echo(hello.text or "", mid=hello.message_id, timestamp=client.now_ms))
+    await jola.settle()
+    assert (await conversation(jola, IGSID)).handled_by == "bot"
+    assert await client.replies() == []
+
+
+async def test_an_instagram_echo_we_did_not_send_hands_over_after_a_short_wait(jola: Jola) -> None:
+    """It might be ours with its record not yet written, so it waits a little; then a person has it."""
+    client = PageClient(jola, "instagram")
+    await client.says("Hi")
+    clock: SettableClock = jola.app[keys.CLOCK]
+    await jola.deliver(instagram_echo("Hej! Det er Lise fra klinikken.", timestamp=client.now_ms))
+    await jola.settle()
+    assert (await conversation(jola, IGSID)).handled_by == "bot"  # not yet
+    pipeline = jola.app[keys.PIPELINE]
+    for _ in range(6):
+        clock.advance(seconds=20)
+        await pipeline.dispatcher.run_once()
+    await jola.settle()
+    assert (await conversation(jola, IGSID)).handled_by == "staff"
