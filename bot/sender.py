@@ -38,7 +38,10 @@ class GraphTransport:
     async def deliver(self, channel: ChannelInfo, recipient: str, reply: Reply) -> str | None:
         adapter = adapter_for(channel.kind)
         message_id = None
-        for body in adapter.render(reply, recipient):
+        bodies = (
+            adapter.render(reply, recipient, tag=reply.tag) if reply.tag else adapter.render(reply, recipient)
+        )
+        for body in bodies:
             response = await self._client.post(f"{channel.external_id}/messages", body, channel.access_token)
             message_id = adapter.sent_message_id(response) or message_id
         return message_id

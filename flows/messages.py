@@ -278,6 +278,7 @@ class Reply:
     callback_data: str | None = None
     kind: str = "message"  # message | mark_read
     reply_to: str | None = None
+    tag: str | None = None  # Messenger/Instagram message tag, e.g. HUMAN_AGENT for staff after 24 hours
 
     def to_json(self) -> dict[str, Any]:
         data = _flat(self)

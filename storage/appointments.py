@@ -49,7 +49,9 @@ async def lock_calendar(session: AsyncSession, business_id: str) -> None:
     if session.bind.dialect.name == "sqlite":
         return
     await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"calendar:{business_id}"}
+        # Scoped by schema: advisory locks are per database, and deployments may share one.
+        text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))"),
+        {"k": f":calendar:{business_id}"},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Channel, Client, ClientIdentity, Conversation
@@ -132,3 +132,44 @@ async def fill_client_name(
         .values(name=name, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def merge_clients(
+    session: AsyncSession, business_id: str, keep_id: int, other_id: int, now: datetime
+) -> bool:
+    """One person, two records (say WhatsApp and Messenger): everything of `other_id` moves to `keep_id`,
+    which keeps its own name and phone and takes the other's where it has none. False if either is
+    not a client of this business."""
+    from storage.models import Appointment
+
+    rows = (
+        await session.execute(
+            select(Client.id, Client.name, Client.phone, Client.locale).where(
+                Client.business_id == business_id, Client.id.in_((keep_id, other_id))
+            )
+        )
+    ).all()
+    found = {row.id: row for row in rows}
+    if keep_id == other_id or len(found) != 2:
+        return False
+    keep, other = found[keep_id], found[other_id]
+    for model in (ClientIdentity, Conversation, Appointment):
+        await session.execute(
+            update(model)
+            .where(model.client_id == other_id)
+            .values(client_id=keep_id)
+            .execution_options(synchronize_session=False)
+        )
+    await session.execute(
+        update(Client)
+        .where(Client.id == keep_id)
+        .values(
+            name=keep.name or other.name,
+            phone=keep.phone or other.phone,
+            locale=keep.locale or other.locale,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(Client).where(Client.id == other_id))
+    return True

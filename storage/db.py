@@ -76,8 +76,11 @@ class Database:
         """
         if self.is_sqlite:
             return True
+        # Advisory locks are per database, not per schema: deployments sharing a database in separate
+        # schemas must not hold each other's conversations.
+        scoped = f"{self.schema}:{key}" if self.schema else key
         result = await session.execute(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": scoped}
         )
         return bool(result.scalar())
 

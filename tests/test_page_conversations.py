@@ -274,3 +274,51 @@ async def test_an_instagram_echo_we_did_not_send_hands_over_after_a_short_wait(j
         await pipeline.dispatcher.run_once()
     await jola.settle()
     assert (await conversation(jola, IGSID)).handled_by == "staff"
+
+
+# ----------------------------------------------------------------------------------------- one client
+
+
+async def test_staff_link_a_messenger_and_a_whatsapp_client_into_one_record(jola: Jola) -> None:
+    """One person writing on two channels: after linking, one record shows both channels' history."""
+    from tests.conftest import WhatsAppClient
+
+    whatsapp = WhatsAppClient(jola, name="Anna Jensen")
+    await whatsapp.says("massage friday at 10")
+    await whatsapp.taps("Yes, book it")
+    messenger = PageClient(jola, "messenger")
+    await messenger.says("physio monday at 9")
+    await messenger.says("Anna")
+    await messenger.taps("Yes, book it")
+
+    auth = {"Authorization": "Bearer api-token"}
+    found = await (await jola.client.get("/api/v1/clients?q=anna", headers=auth)).json()
+    by_name = {c["name"]: c["id"] for c in found["clients"]}
+    keep, other = by_name["Anna Jensen"], by_name["Anna"]
+
+    response = await jola.client.post(f"/api/v1/clients/{keep}/link", json={"client_id": other}, headers=auth)
+    assert response.status == 200
+    record = await response.json()
+    assert (record["name"], record["phone"]) == ("Anna Jensen", "+15550000001")
+    assert sorted(i["channel"] for i in record["identities"]) == ["messenger", "whatsapp"]
+    assert sorted(c["channel"] for c in record["conversations"]) == ["messenger", "whatsapp"]
+    assert sorted(a["channel"] for a in record["appointments"]) == ["messenger", "whatsapp"]
+    assert (await jola.client.get(f"/api/v1/clients/{other}", headers=auth)).status == 404
+
+    # Either channel now sees all of the client's appointments.
+    [listing] = await messenger.says("what are my appointments?")
+    assert "Massage" in (listing.text or "") and "Physiotherapy" in (listing.text or "")
+
+
+async def test_linking_refuses_nonsense(jola: Jola) -> None:
+    auth = {"Authorization": "Bearer api-token"}
+    await PageClient(jola, "messenger").says("hello")
+    found = await (await jola.client.get("/api/v1/clients", headers=auth)).json()
+    [client] = found["clients"]
+    for body, status in (({}, 400), ({"client_id": "2"}, 400), ({"client_id": client["id"]}, 400)):
+        response = await jola.client.post(f"/api/v1/clients/{client['id']}/link", json=body, headers=auth)
+        assert response.status == status
+    response = await jola.client.post(
+        f"/api/v1/clients/{client['id']}/link", json={"client_id": 999}, headers=auth
+    )
+    assert response.status == 404

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot import keys
-from bot.api import appointments, clients, conversations
+from bot.api import appointments, clients, conversations, staff
 from bot.api.auth import TENANT, TENANTS, Unauthorized, authenticate, tenants_of
 from bot.api.json import error_response
 
@@ -23,7 +23,7 @@ def setup_api(app: web.Application) -> None:
     """Add the API's routes and its door; needs the config already on the app."""
     app[TENANTS] = tenants_of(app[keys.CONFIG])
     app.middlewares.append(api_door)
-    for module in (appointments, clients, conversations):
+    for module in (appointments, clients, conversations, staff):
         app.add_routes(module.routes)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -9,10 +10,11 @@ from aiohttp import web
 from bot import keys
 from bot.api.appointments import appointment_json
 from bot.api.auth import TENANT
-from bot.api.json import e164, fail, iso, path_id, phone_digits, reply
+from bot.api.json import MAX_ID, e164, fail, iso, json_body, path_id, phone_digits, reply
 from storage.appointments import history_for, list_appointments
-from storage.clients import SEARCH_LIMIT, client_record, search_clients
+from storage.clients import SEARCH_LIMIT, client_record, merge_clients, search_clients
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MAX_QUERY = 200
@@ -31,6 +33,25 @@ async def search(request: web.Request) -> web.Response:
     async with request.app[keys.DATABASE].read() as session:
         found = await search_clients(session, tenant.id, phone_digits=digits, q=q or None, limit=SEARCH_LIMIT)
     return reply({"clients": [{"id": c.id, "name": c.name, "phone": e164(c.phone)} for c in found]})
+
+
+@routes.post("/api/v1/clients/{id}/link")
+async def link(request: web.Request) -> web.Response:
+    """Staff link two records of one person (say WhatsApp and Messenger): `{"client_id": <the other>}`
+    moves that record's channels, conversations and appointments here; the answer is the joined record."""
+    tenant = request[TENANT]
+    client_id = path_id(request)
+    body = await json_body(request)
+    other = body.get("client_id")
+    if not isinstance(other, int) or isinstance(other, bool) or not 0 < other <= MAX_ID:
+        fail(400, "client_id must be the id of the client to link")
+    if other == client_id:
+        fail(400, "a client cannot be linked to itself")
+    async with request.app[keys.DATABASE].write() as session:
+        if not await merge_clients(session, tenant.id, client_id, other, request.app[keys.CLOCK].now()):
+            fail(404, "client not found")
+    log.info("event=clients.linked client=%s from=%s", client_id, other)
+    return await record(request)
 
 
 @routes.get("/api/v1/clients/{id}")
