@@ -11,6 +11,7 @@ from flows.flow import Flow
 from flows.heard import CHANGE, SERVICE
 from flows.messages import Option
 from flows.picking import TIME_SLOTS, PicksATime
+from flows.understanding.intents import Intent
 from flows.understanding.names import read_name
 
 CHANGE_WORDS = {
@@ -98,8 +99,10 @@ class BookingFlow(PicksATime, Flow):
 
     def _note_change(self) -> bool:
         part = self.heard.change or (self._typed_change() if self.model.state == "changing" else None)
+        if part is None and self.heard.says(Intent.RESCHEDULE) and self.heard.when is None:
+            part = "time"  # "can we change the time?" while booking: a new time for this booking
         if part == "service":
-            self.forget("service", "service_choices", *TIME_SLOTS)
+            self.forget("service", "service_choices")  # the time stays if it fits the next service
         elif part == "time":
             self.forget(*TIME_SLOTS)
         elif part == "name":

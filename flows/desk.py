@@ -114,6 +114,11 @@ class Desk:
 
     # ------------------------------------------------------------------------------------- bookings
 
+    async def appointment(self, appointment_id: int) -> AppointmentView | None:
+        """One of this client's appointments, whatever its status (another client's is None)."""
+        found = await store.get_appointment(self.session, self.business.id, appointment_id)
+        return found if found is not None and found.client_id == self.client_id else None
+
     async def upcoming(self) -> list[AppointmentView]:
         return await store.upcoming_for_client(self.session, self.business.id, self.client_id, self.now)
 

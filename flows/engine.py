@@ -145,8 +145,8 @@ class Engine:
 
     def _job_for(self, conversation: Any, heard: Heard) -> str | None:
         for intent in heard.intents:  # strongest first: "no, cancel it" is about cancelling
-            if intent == Intent.RESCHEDULE and heard.when and self._booking_under_way(conversation):
-                continue  # "can we change it to 11?" while booking: a new time for this booking
+            if intent == Intent.RESCHEDULE and self._booking_under_way(conversation):
+                continue  # "can we change the time?" while booking: about this booking (see BookingFlow)
             if intent in JOBS:
                 return JOBS[intent]
         reminded = self._finished(conversation) and conversation.slots.get("reminded")

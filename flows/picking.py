@@ -3,6 +3,7 @@ cancelling and reconfirming, so every job reads days and offers alternatives the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -139,8 +140,8 @@ class PicksATime:
             reason = await desk.why_not(service, wanted, ignore)
             offered = await desk.nearest(service, wanted, 3, ignore)
             if not offered and str(reason) == "too_far":
-                last_day = desk.now + desk.rules.max_ahead - timedelta(days=1)
-                offered = await desk.nearest(service, last_day, 3, ignore)
+                last_week = desk.now + desk.rules.max_ahead - timedelta(days=7)
+                offered = await desk.nearest(service, last_week, 3, ignore)
             text = self.say(
                 "time_unavailable",
                 reason=str(reason or "taken"),
@@ -221,6 +222,8 @@ class PicksAnAppointment:
         heard, desk = self.heard, self.desk
         if len(upcoming) < 2 or not (heard.services or heard.when):
             return None
+        if self.job == "reschedule" and heard.says(Intent.RESCHEDULE):
+            heard = replace(heard, when=None)  # "move my appointment to friday": friday is the new day
         fits = [
             a
             for a in upcoming

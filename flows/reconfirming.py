@@ -41,8 +41,20 @@ class ReconfirmingFlow(PicksAnAppointment, Flow):
         """A reminder's button for an appointment already confirmed, cancelled or past."""
         return self.t.found.get("asked_for") is not None
 
-    def say_not_waiting(self) -> None:
-        self.reply(self.say("nothing_to_confirm", this_one=True))
+    async def say_not_waiting(self) -> None:
+        asked = await self.desk.appointment(self.t.found["asked_for"])
+        if asked is None or asked.start <= self.desk.now:
+            self.reply(self.say("nothing_to_confirm", this_one=True, status=None))
+            return
+        self.reply(
+            self.say(
+                "nothing_to_confirm",
+                this_one=True,
+                status=asked.status,
+                service_name=asked.service_name,
+                when=self.when(asked.start),
+            )
+        )
 
     def say_nothing_to_confirm(self) -> None:
-        self.reply(self.say("nothing_to_confirm"))
+        self.reply(self.say("nothing_to_confirm", this_one=False, status=None))

@@ -41,6 +41,7 @@ class MessageView:
     text: str | None
     status: str
     created_at: datetime
+    error: str | None = None  # why a send failed or was refused, for staff to see
 
 
 async def list_conversations(
@@ -98,7 +99,7 @@ async def messages_of(
     """The latest `limit` messages of the conversation (older than message id `before` when given),
     returned oldest first; page back by passing the first id as the next `before`."""
     m = Message
-    query = select(m.id, m.direction, m.author, m.text, m.status, m.created_at).where(
+    query = select(m.id, m.direction, m.author, m.text, m.status, m.created_at, m.error_title).where(
         m.business_id == business_id, m.conversation_id == conversation_id
     )
     if before is not None:

@@ -207,6 +207,13 @@ async def test_no_free_text_on_messenger_after_the_window(jola: Jola) -> None:
             )
         ).all()
     assert status == "failed" and title.startswith("OutsideWindow")
+    # Staff see why: the inbox's message list carries the reason.
+    auth = {"Authorization": "Bearer api-token"}
+    conversations = await (await jola.client.get("/api/v1/conversations", headers=auth)).json()
+    [conversation] = conversations["conversations"]
+    listing = await jola.client.get(f"/api/v1/conversations/{conversation['id']}/messages", headers=auth)
+    [_, refused] = (await listing.json())["messages"]
+    assert refused["status"] == "failed" and refused["error"].startswith("OutsideWindow")
 
 
 # ----------------------------------------------------------------------------------------- Instagram

@@ -74,6 +74,7 @@ async def messages(request: web.Request) -> web.Response:
                     "text": m.text,
                     "status": m.status,
                     "created_at": iso(m.created_at, zone),
+                    **({"error": m.error} if m.status == "failed" and m.error else {}),
                 }
                 for m in found
             ]
