@@ -121,6 +121,7 @@ class BookingConfig(_Section):
     buffer_minutes: int = Field(0, ge=0, le=240)
     min_notice: Duration = "2h"
     max_ahead: Duration = "60d"
+    ask_phone: bool = True  # ask clients on channels without a phone number (Messenger, Instagram) for one
 
     @field_validator("min_notice", "max_ahead")
     @classmethod

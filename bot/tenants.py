@@ -107,6 +107,7 @@ def business_profiles(config: Config) -> dict[str, BusinessProfile]:
                 min_notice=parse_duration(b.booking.min_notice),
                 max_ahead=parse_duration(b.booking.max_ahead),
             ),
+            ask_phone=b.booking.ask_phone,
         )
         for b in config.businesses
     }

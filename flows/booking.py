@@ -13,7 +13,9 @@ from flows.messages import Option
 from flows.picking import TIME_SLOTS, PicksATime
 from flows.understanding.intents import Intent
 from flows.understanding.names import read_name
+from flows.understanding.phones import country_code_for, read_phone
 
+SKIP_WORDS = {"skip", "spring over", "no", "nej", "no thanks", "nej tak", "-"}
 CHANGE_WORDS = {
     "service": {"service", "treatment", "behandling", "behandlingen", "ydelse", "ydelsen"},
     "time": {
@@ -42,44 +44,24 @@ class BookingFlow(PicksATime, Flow):
     choosing_service = State(initial=True)
     choosing_time = State()
     asking_name = State()
+    asking_phone = State()
     changing = State()
     confirming = State()
     booked = State(final=True)
+
+    # Where the client may be while we gather; what they said there is noted, then the first thing still
+    # missing is asked for, in this order.
+    _gathering = (choosing_service, choosing_time, asking_name, asking_phone, changing, confirming)
 
     said = (
         booked.from_(confirming, cond=["said_yes", "slot_still_free"], after="book")
         | choosing_time.from_(confirming, cond="said_yes", after="slot_was_taken")
         | changing.from_(confirming, cond="wants_change", after="ask_what_to_change")
-        | choosing_service.from_(
-            choosing_service,
-            choosing_time,
-            asking_name,
-            changing,
-            confirming,
-            cond="lacks_service",
-            after="ask_service",
-        )
-        | choosing_time.from_(
-            choosing_service,
-            choosing_time,
-            asking_name,
-            changing,
-            confirming,
-            cond="lacks_time",
-            after="ask_time",
-        )
-        | asking_name.from_(
-            choosing_service,
-            choosing_time,
-            asking_name,
-            changing,
-            confirming,
-            cond="lacks_name",
-            after="ask_name",
-        )
-        | confirming.from_(
-            choosing_service, choosing_time, asking_name, changing, confirming, after="summarise"
-        )
+        | choosing_service.from_(*_gathering, cond="lacks_service", after="ask_service")
+        | choosing_time.from_(*_gathering, cond="lacks_time", after="ask_time")
+        | asking_name.from_(*_gathering, cond="lacks_name", after="ask_name")
+        | asking_phone.from_(*_gathering, cond="lacks_phone", after="ask_phone")
+        | confirming.from_(*_gathering, after="summarise")
     )
 
     # ------------------------------------------------------------------------------------- noting
@@ -93,9 +75,21 @@ class BookingFlow(PicksATime, Flow):
             if name:
                 self.remember(name=name, rename=None)
                 learned = True
+        if self.model.state == "asking_phone":
+            learned = self._note_phone() or learned
         learned = await self.note_time() or learned
         self.t.found["learned"] = learned
         return learned
+
+    def _note_phone(self) -> bool:
+        phone = read_phone(self.heard.text, country_code_for(self.desk.rules.zone.key))
+        if phone:
+            self.remember(phone=phone, phone_skipped=None)
+            return True
+        if self.heard.says(Intent.NO) or self.heard.text.strip().casefold() in SKIP_WORDS:
+            self.remember(phone_skipped=True)
+            return True
+        return False
 
     def _note_change(self) -> bool:
         part = self.heard.change or (self._typed_change() if self.model.state == "changing" else None)
@@ -148,6 +142,12 @@ class BookingFlow(PicksATime, Flow):
     def lacks_name(self) -> bool:
         return not self.slots.get("name") and (self.slots.get("rename") or not self.model.client_name)
 
+    def lacks_phone(self) -> bool:
+        """Only where the channel gives no number (Messenger, Instagram), and once: a client may skip it."""
+        if not self.t.business.ask_phone or self.slots.get("phone") or self.slots.get("phone_skipped"):
+            return False
+        return not (self.model.client_phone or self.model.identity[1])
+
     def wants_change(self) -> bool:
         """A bare "no" at the summary; "no, tomorrow at 11 instead" is already the change."""
         return self.heard.choice == "change" or (self.said_no() and not self.t.found.get("learned"))
@@ -169,6 +169,9 @@ class BookingFlow(PicksATime, Flow):
     def ask_name(self) -> None:
         self.reply(self.say("ask_name", renaming=bool(self.slots.get("rename"))))
 
+    def ask_phone(self) -> None:
+        self.reply(self.say("ask_phone"), [self.option("no", "skip")])
+
     def summarise(self) -> None:
         service, start = self.time_service(), self.start()
         assert service is not None and start is not None
@@ -179,6 +182,7 @@ class BookingFlow(PicksATime, Flow):
                 duration=service.duration_minutes,
                 when=self.when(start),
                 name=self.slots.get("name") or self.model.client_name,
+                phone=self.slots.get("phone"),
             ),
             [self.option("yes", "book_it"), self.option("change", "change")],
         )
@@ -197,7 +201,7 @@ class BookingFlow(PicksATime, Flow):
         service, start = self.time_service(), self.start()
         assert service is not None and start is not None
         name = self.slots.get("name")
-        appointment = await self.desk.book(service, start, name)
+        appointment = await self.desk.book(service, start, name, phone=self.slots.get("phone"))
         if name:
             self.model.client_name = name
         self.remember(appointment=appointment)

@@ -24,6 +24,7 @@ class BusinessProfile:
     greeting: str | None = None
     services: tuple[ServiceInfo, ...] = ()
     rules: Any = None  # flows.availability.BookingRules: hours, slot step, buffer, notice, horizon
+    ask_phone: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,13 +122,17 @@ class Desk:
     async def upcoming(self) -> list[AppointmentView]:
         return await store.upcoming_for_client(self.session, self.business.id, self.client_id, self.now)
 
-    async def book(self, service: ServiceInfo, start: datetime, name: str | None) -> int:
+    async def book(
+        self, service: ServiceInfo, start: datetime, name: str | None, phone: str | None = None
+    ) -> int:
         """The caller checked `is_free(..., lock=True)` in this transaction."""
         service_id = await store.service_id(self.session, self.business.id, service.key)
         if service_id is None:
             raise LookupError(f"service {service.key} is not in the database")
         if name:
             await store.set_client_name(self.session, self.client_id, name, self.now)
+        if phone:
+            await store.set_client_phone(self.session, self.client_id, phone, self.now)
         return await store.insert_appointment(
             self.session,
             business_id=self.business.id,

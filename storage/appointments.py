@@ -302,6 +302,16 @@ async def set_client_name(session: AsyncSession, client_id: int, name: str, now:
     )
 
 
+async def set_client_phone(session: AsyncSession, client_id: int, phone: str, now: datetime) -> None:
+    """The number a client gave (Messenger, Instagram); it never replaces one the channel vouches for."""
+    await session.execute(
+        update(Client)
+        .where(Client.id == client_id, Client.phone.is_(None))
+        .values(phone=phone, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def set_client_locale(session: AsyncSession, client_id: int, locale: str, now: datetime) -> None:
     await session.execute(
         update(Client)

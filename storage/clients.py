@@ -54,6 +54,7 @@ class ClientRecord:
     locale: str | None
     identities: list[IdentityView]
     conversations: list[ConversationSummary]
+    possible_duplicates: list[ClientSummary]
 
 
 def phone_forms(digits: str) -> tuple[str, str]:
@@ -110,16 +111,43 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
         .where(c.business_id == business_id, c.client_id == client_id)
         .order_by(c.id)
     )
+    identities_found = [IdentityView(*row) for row in identities]
+    phones = {p for p in [client.phone, *(i.phone for i in identities_found)] if p}
     return ClientRecord(
         id=client.id,
         name=client.name,
         phone=client.phone,
         locale=client.locale,
-        identities=[IdentityView(*row) for row in identities],
+        identities=identities_found,
+        possible_duplicates=await _same_phone(session, business_id, client.id, phones),
         conversations=[
             ConversationSummary(row[0], row[1], row[2], bool(row[3]), row[4], row[5]) for row in conversations
         ],
     )
+
+
+async def _same_phone(
+    session: AsyncSession, business_id: str, client_id: int, phones: set[str]
+) -> list[ClientSummary]:
+    """Other records with one of these numbers: likely the same person on another channel, for staff to
+    link. Never linked by themselves: a number typed in a chat proves nothing about who typed it."""
+    forms = {form for phone in phones for form in phone_forms(phone.lstrip("+"))}
+    if not forms:
+        return []
+    by_identity = select(ClientIdentity.client_id).where(
+        ClientIdentity.business_id == business_id, ClientIdentity.phone.in_(forms)
+    )
+    rows = await session.execute(
+        select(Client.id, Client.name, Client.phone)
+        .where(
+            Client.business_id == business_id,
+            Client.id != client_id,
+            or_(Client.phone.in_(forms), Client.id.in_(by_identity)),
+        )
+        .order_by(Client.id)
+        .limit(20)
+    )
+    return [ClientSummary(*row) for row in rows]
 
 
 async def fill_client_name(

@@ -166,6 +166,7 @@ class ConversationRecord:
     last_message_at: datetime | None
     client_name: str | None
     identity: tuple[str | None, str | None, str | None, str | None]  # user_id, phone, username, name
+    client_phone: str | None = None
 
     def knows(self, who: Who) -> bool:
         """True when the stored identity already holds everything `who` tells (no update needed)."""
@@ -204,6 +205,7 @@ async def load_conversations(session: AsyncSession, keys: list[str]) -> dict[str
             c.last_client_message_at,
             c.last_message_at,
             cl.name,
+            cl.phone.label("client_phone"),
             i.user_id,
             i.phone,
             i.username,
@@ -234,6 +236,7 @@ async def load_conversations(session: AsyncSession, keys: list[str]) -> dict[str
             last_message_at=row.last_message_at,
             client_name=row.name,
             identity=(row.user_id, row.phone, row.username, row.display_name),
+            client_phone=row.client_phone,
         )
     return records
 

@@ -90,6 +90,9 @@ async def record(request: web.Request) -> web.Response:
             }
             for a in appointments
         ],
+        "possible_duplicates": [
+            {"id": d.id, "name": d.name, "phone": e164(d.phone)} for d in client.possible_duplicates
+        ],
         "conversations": [
             {
                 "id": c.id,
