@@ -44,7 +44,9 @@ JOBS = {
     Intent.CANCEL: "cancelling",
 }
 # Slots that belong to the conversation, not to one job: kept when a job starts.
-KEPT = ("greeted", "reminded", "stopped")
+KEPT = ("greeted", "reminded", "stopped", "paused")
+# What a booking under way has gathered: kept aside during a side trip (say, cancelling), then resumed.
+BOOKING_SLOTS = ("service", "start", "wanted", "day", "at", "part", "name", "phone")
 # Misunderstood turns in a row: the first gets the question again, this many get choices, one more a person.
 OFFER_CHOICES_AFTER = 2
 
@@ -168,10 +170,18 @@ class Engine:
         return bool(FLOWS[conversation.flow].states_map[conversation.state].final)
 
     def _start(self, conversation: Any, flow: str, *, fresh: bool = False) -> None:
+        slots = conversation.slots or {}
+        paused = slots.get("paused")
+        if self._booking_under_way(conversation) and flow != "booking":
+            paused = {k: v for k, v in slots.items() if k in BOOKING_SLOTS}
         conversation.flow, conversation.state = flow, initial_state(flow)
-        conversation.slots = {k: v for k, v in (conversation.slots or {}).items() if k in KEPT}
+        conversation.slots = {k: v for k, v in slots.items() if k in KEPT and k != "paused"}
         if fresh:
             conversation.misunderstood = 0
+        elif flow == "booking" and paused:
+            conversation.slots.update(paused)  # back from the side trip: where the booking was
+        elif paused:
+            conversation.slots["paused"] = paused
 
     async def _fire(self, conversation: Any, ctx: TurnContext, switched: bool) -> None:
         flow = conversation.flow

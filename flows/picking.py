@@ -3,6 +3,7 @@ cancelling and reconfirming, so every job reads days and offers alternatives the
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -21,7 +22,8 @@ WINDOWS = {
 }
 MAX_OFFERED = 8
 FEW = 4  # a spread this short gets filled up with the next free starts
-TIME_SLOTS = ("start", "wanted", "day", "at", "part", "offered", "just_taken")
+TIME_SLOTS = ("start", "wanted", "day", "at", "part", "offered", "just_taken", "next_week", "same_time")
+NEXT_WEEK = re.compile(r"\bnext week\b|\bnæste uge\b|\bnaeste uge\b")
 
 
 class PicksATime:
@@ -73,6 +75,13 @@ class PicksATime:
         if heard.says(Intent.YES) and len(offered) == 1 and self.lacks_time():
             return await self._want(datetime.fromisoformat(offered[0]))
         when: When | None = heard.when
+        if when is None and NEXT_WEEK.search(heard.text.casefold()):
+            today = self.desk.local_now.date()
+            monday = today + timedelta(days=7 - today.weekday())
+            start_of_week = datetime.combine(monday, time(0), self.desk.rules.zone) - timedelta(minutes=1)
+            self.forget(*TIME_SLOTS)
+            self.remember(after=start_of_week.isoformat(), next_week=True)
+            return True
         if when is not None and heard.text.strip().isdigit() and self.model.state != "choosing_time":
             return False  # a bare "2" is a time only as the answer to "when?"
         if when is None:
@@ -137,7 +146,9 @@ class PicksATime:
         day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
         after = datetime.fromisoformat(self.slots["after"]) if self.slots.get("after") else None
         if wanted is not None:
-            reason = await desk.why_not(service, wanted, ignore)
+            reason = (
+                "same_time" if self.slots.get("same_time") else await desk.why_not(service, wanted, ignore)
+            )
             offered = await desk.nearest(service, wanted, 3, ignore)
             if not offered and str(reason) == "too_far":
                 last_week = desk.now + desk.rules.max_ahead - timedelta(days=7)
@@ -171,7 +182,8 @@ class PicksATime:
                 service_name=service.name,
                 duration=service.duration_minutes,
                 part=self.slots.get("part"),
-                later=after is not None,
+                later=after is not None and not self.slots.get("next_week"),
+                next_week=bool(self.slots.get("next_week")),
                 offered=bool(offered),
             )
         self.forget("just_taken")

@@ -42,7 +42,12 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
         if self.model.state == "confirming" and self.said_no():
             self.forget(*TIME_SLOTS)
             return True
-        return await self.note_time() or picked
+        learned = await self.note_time() or picked
+        appointment, start = self.appointment(), self.start()
+        if appointment is not None and start == appointment.start:
+            self.forget("start")  # "move it to 10" when it is at 10: nothing to move
+            self.remember(wanted=start.isoformat(), same_time=True)
+        return learned
 
     def time_service(self) -> ServiceInfo | None:
         appointment = self.appointment()
