@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 from typing import Any
 
 from flows.booking import BookingFlow
@@ -47,6 +48,11 @@ JOBS = {
 KEPT = ("greeted", "reminded", "stopped", "paused")
 # What a booking under way has gathered: kept aside during a side trip (say, cancelling), then resumed.
 BOOKING_SLOTS = ("service", "start", "wanted", "day", "at", "part", "name", "phone")
+# Words that say "I'm coming" (not just "ok"): they reconfirm a booked appointment even without a reminder.
+COMING = re.compile(
+    r"\b(i'?m coming|i am coming|i'?ll be there|i will be there|i'?ll come|i will come|"
+    r"jeg kommer|vi kommer|jeg skal nok komme|jeg er der)\b"
+)
 # Misunderstood turns in a row: the first gets the question again, this many get choices, one more a person.
 OFFER_CHOICES_AFTER = 2
 
@@ -151,9 +157,10 @@ class Engine:
                 continue  # "can we change the time?" while booking: about this booking (see BookingFlow)
             if intent in JOBS:
                 return JOBS[intent]
-        reminded = self._finished(conversation) and conversation.slots.get("reminded")
+        finished = self._finished(conversation)
+        reminded = finished and (conversation.slots.get("reminded") or COMING.search(heard.text.casefold()))
         if heard.says(Intent.YES) and (heard.appointment or reminded):
-            return "reconfirming"
+            return "reconfirming"  # a reminder's button, a yes to a reminder, or "I'll be there"
         wants_booking = heard.says(Intent.FIRST_AVAILABLE) or heard.services or heard.when
         if wants_booking and (conversation.flow == "handoff" or self._finished(conversation)):
             return "booking"  # inside another job, a service or a day is that job's answer

@@ -593,13 +593,25 @@ async def test_confirming_an_already_confirmed_appointment_says_so(jola: Jola) -
     assert again.options == []
 
 
-async def test_yes_im_coming_without_a_reminder_is_only_thanked(jola: Jola) -> None:
-    """Documents today's behaviour: a typed yes reconfirms only after a reminder, and nothing sets
-    slots["reminded"] yet, so without the reminder's button the appointment stays unconfirmed."""
+async def test_yes_im_coming_without_a_reminder_reconfirms(jola: Jola) -> None:
+    """"I'll be there" says more than "ok": it reconfirms the booked appointment, reminder or not."""
     client = await booked_client(jola)
     [reply] = await client.says("yes I'm coming")
+    assert reply.text == "Thanks for confirming! See you tomorrow at 10:00 for your Massage."
+    assert [a.status for a in await appointments(jola)] == ["confirmed"]
+
+
+async def test_a_plain_ok_after_booking_reconfirms_nothing(jola: Jola) -> None:
+    client = await booked_client(jola)
+    [reply] = await client.says("ok thanks")
     assert reply.text == "You're welcome! Write any time if you need something."
     assert [a.status for a in await appointments(jola)] == ["booked"]
+
+
+async def test_jeg_kommer_reconfirms_in_danish(danish: Jola) -> None:
+    client = await booked_client(danish, "massage i morgen kl 10", "Ja, book den")
+    [reply] = await client.says("ja, jeg kommer")
+    assert reply.text == "Tak fordi du bekræfter! Vi ses i morgen kl. 10.00 til Massage."
 
 
 # ----------------------------------------------------------------------------------------- never stuck
