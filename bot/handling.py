@@ -293,7 +293,7 @@ class Handler:
             choice_id=message.choice_id or _numbered_choice(message, record),
             client_name=record.client_name,
         )
-        desk = Desk(session, profile, record.client_id, str(message.channel), now)
+        desk = Desk(session, profile, record.client_id, str(message.channel), now, address=_address)
         replies = await self.engine.respond(record, profile, turn, desk)
         to = recipient_for(message.channel, message.sender)
         window_ends_at = (record.last_client_message_at or message.timestamp) + WINDOW
@@ -333,6 +333,10 @@ class Handler:
             record.state,
             len(replies),
         )
+
+
+def _address(kind: str, user_id: str | None, phone: str | None) -> str:
+    return recipient_for(kind, Sender(user_id=user_id, phone=phone))
 
 
 def _numbered_choice(message: InboundMessage, record: ConversationRecord) -> str | None:

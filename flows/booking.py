@@ -8,9 +8,10 @@ from statemachine import State
 
 from flows.context import ServiceInfo
 from flows.flow import Flow
-from flows.heard import CHANGE, SERVICE
-from flows.messages import Option
+from flows.heard import CHANGE, LINK_NO, LINK_YES, SERVICE
+from flows.messages import Option, Reply
 from flows.picking import TIME_SLOTS, PicksATime
+from flows.texts import say
 from flows.understanding.intents import Intent
 from flows.understanding.names import read_name
 from flows.understanding.phones import country_code_for, read_phone
@@ -76,20 +77,33 @@ class BookingFlow(PicksATime, Flow):
                 self.remember(name=name, rename=None)
                 learned = True
         if self.model.state == "asking_phone":
-            learned = self._note_phone() or learned
+            learned = await self._note_phone() or learned
         learned = await self.note_time() or learned
         self.t.found["learned"] = learned
         return learned
 
-    def _note_phone(self) -> bool:
+    async def _note_phone(self) -> bool:
         phone = read_phone(self.heard.text, country_code_for(self.desk.rules.zone.key))
         if phone:
             self.remember(phone=phone, phone_skipped=None)
+            if await self.desk.ask_to_link(phone, self._link_question()):
+                self.reply(self.say("link_asked"))
             return True
         if self.heard.says(Intent.NO) or self.heard.text.strip().casefold() in SKIP_WORDS:
             self.remember(phone_skipped=True)
             return True
         return False
+
+    def _link_question(self) -> Reply:
+        """Sent to the WhatsApp client with that number, in the business's language."""
+        locale = self.t.business.locale
+        return Reply(
+            text=say(locale, "link_question", business_name=self.t.business.name, channel=self.desk.channel),
+            options=(
+                Option(id=LINK_YES, title=say(locale, "options/link_yes")),
+                Option(id=LINK_NO, title=say(locale, "options/link_no")),
+            ),
+        )
 
     def _note_change(self) -> bool:
         part = self.heard.change or (self._typed_change() if self.model.state == "changing" else None)

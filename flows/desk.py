@@ -4,6 +4,7 @@ together."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -11,11 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.availability import Busy, Unavailable, first_free, free_slots, is_bookable, nearest_free, why_not
 from flows.context import BusinessProfile, ServiceInfo
+from flows.messages import Reply
 from storage import appointments as store
 from storage.appointments import AppointmentView
+from storage.clients import merge_clients
+from storage.staff import queue_staff_message, set_conversation_slots, whatsapp_owner_of
 
 # Busy time is read for this many days at first; the whole booking horizon only when that is not enough.
 FIRST_LOOK = timedelta(days=8)
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -26,6 +31,8 @@ class Desk:
     channel: str
     now: datetime  # aware, UTC
     actor: str = "client"
+    # (channel kind, user id, phone) -> the platform recipient; given by the pipeline, which knows channels
+    address: Callable[[str, str | None, str | None], str] | None = None
 
     @property
     def rules(self):  # type: ignore[no-untyped-def]
@@ -181,3 +188,39 @@ class Desk:
 
     async def remember_language(self, locale: str) -> None:
         await store.set_client_locale(self.session, self.client_id, locale, self.now)
+
+    # ------------------------------------------------------------------------------ one person, two channels
+
+    async def ask_to_link(self, phone: str, question: Reply) -> bool:
+        """Someone on this channel gave `phone`, which a WhatsApp client of ours writes from. A typed number
+        proves nothing, so the WhatsApp side is asked; its "yes" joins the records. Only while WhatsApp's
+        24-hour window is open (no template is configured for this), else staff see a possible duplicate."""
+        found = await whatsapp_owner_of(self.session, self.business.id, phone, self.client_id)
+        if found is None or self.address is None:
+            return False
+        _, to, slots = found
+        last = to.last_client_message_at
+        if last is None or self.now >= last + WHATSAPP_WINDOW:
+            return False
+        slots["link_request"] = {
+            "client": self.client_id,
+            "channel": self.channel,
+            "at": self.now.isoformat(),
+        }
+        await set_conversation_slots(self.session, to.conversation_id, slots, self.now)
+        await queue_staff_message(
+            self.session,
+            self.business.id,
+            to,
+            recipient=self.address(to.channel_kind, to.user_id, to.phone),
+            text=question.text,
+            payload=question.to_json(),
+            window_ends_at=last + WHATSAPP_WINDOW,
+            now=self.now,
+            author="bot",
+        )
+        return True
+
+    async def link_with(self, other_client_id: int) -> bool:
+        """Join the other record into this client's (this one's phone is the one WhatsApp vouches for)."""
+        return await merge_clients(self.session, self.business.id, self.client_id, other_client_id, self.now)

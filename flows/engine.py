@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from flows.booking import BookingFlow
@@ -22,7 +23,7 @@ from flows.context import BusinessProfile, Turn
 from flows.desk import Desk
 from flows.flow import Flow, TurnContext
 from flows.handoff import HandoffFlow
-from flows.heard import Heard, understand
+from flows.heard import LINK_NO, LINK_YES, Heard, understand
 from flows.messages import Option, Reply
 from flows.reconfirming import ReconfirmingFlow
 from flows.rescheduling import ReschedulingFlow
@@ -53,6 +54,8 @@ COMING = re.compile(
     r"\b(i'?m coming|i am coming|i'?ll be there|i will be there|i'?ll come|i will come|"
     r"jeg kommer|vi kommer|jeg skal nok komme|jeg er der)\b"
 )
+# How long a WhatsApp client has to answer "is that you?" before the question lapses.
+LINK_REQUEST_LIFE = timedelta(hours=24)
 # Misunderstood turns in a row: the first gets the question again, this many get choices, one more a person.
 OFFER_CHOICES_AFTER = 2
 
@@ -116,6 +119,8 @@ class Engine:
         if heard.unreadable:
             self._say(conversation, ctx, "cannot_read")
             return
+        if await self._link_answer(conversation, ctx):
+            return
         if heard.says(Intent.START_OVER):
             self._start(conversation, DEFAULT_FLOW, fresh=True)
         elif heard.says(Intent.TALK_TO_PERSON):
@@ -150,6 +155,28 @@ class Engine:
         if job is not None and (job != conversation.flow or self._finished(conversation)):
             self._start(conversation, job)
         await self._fire(conversation, ctx, switched)
+
+    async def _link_answer(self, conversation: Any, ctx: TurnContext) -> bool:
+        """The WhatsApp side's answer to "someone on Messenger gave your number: is that you?"."""
+        request = conversation.slots.get("link_request")
+        heard = ctx.heard
+        if not request:
+            return False
+        asked = datetime.fromisoformat(request["at"])
+        tapped = heard.choice in (LINK_YES, LINK_NO)
+        if ctx.desk.now - asked > LINK_REQUEST_LIFE or not (tapped or heard.says(Intent.YES, Intent.NO)):
+            if ctx.desk.now - asked > LINK_REQUEST_LIFE:
+                conversation.slots = {k: v for k, v in conversation.slots.items() if k != "link_request"}
+            return False
+        conversation.slots = {k: v for k, v in conversation.slots.items() if k != "link_request"}
+        yes = heard.choice == LINK_YES or (
+            not tapped and heard.says(Intent.YES) and not heard.says(Intent.NO)
+        )
+        linked = yes and await ctx.desk.link_with(int(request["client"]))
+        self._say(
+            conversation, ctx, "link_done" if linked else "link_declined", channel=request.get("channel")
+        )
+        return True
 
     def _job_for(self, conversation: Any, heard: Heard) -> str | None:
         for intent in heard.intents:  # strongest first: "no, cancel it" is about cancelling

@@ -22,6 +22,9 @@ SLOT = "slot:"
 APPOINTMENT = "appt:"
 CHANGE = "change:"
 LANGUAGE = "lang:"
+# The answer to "someone on Messenger gave your number: is that you?", asked on WhatsApp.
+LINK_YES = "link:yes"
+LINK_NO = "link:no"
 # Reminder buttons carry the appointment: "confirm:42", "reschedule:42", "cancel:42".
 ACTING_ON = {"confirm:": Intent.YES, "reschedule:": Intent.RESCHEDULE, "cancel:": Intent.CANCEL}
 TAPS = {
@@ -36,6 +39,8 @@ TAPS = {
     "cancel": Intent.CANCEL,
     "other_time": Intent.OTHER_TIME,
     "first_available": Intent.FIRST_AVAILABLE,
+    LINK_YES: Intent.YES,
+    LINK_NO: Intent.NO,
 }
 UNREADABLE = {MessageType.UNSUPPORTED, MessageType.CONTACTS, MessageType.UNKNOWN}
 

@@ -60,6 +60,7 @@ async def queue_staff_message(
     payload: dict[str, Any],
     window_ends_at: datetime,
     now: datetime,
+    author: str = "staff",
 ) -> int:
     """Log the message on the client's record and queue it for sending, in one transaction."""
     message_id = (
@@ -70,8 +71,8 @@ async def queue_staff_message(
                 conversation_id=to.conversation_id,
                 channel_id=to.channel_id,
                 direction="out",
-                author="staff",
-                type="text",
+                author=author,
+                type="options" if payload.get("options") else "text",
                 text=text,
                 payload=payload,
                 status="queued",
@@ -103,3 +104,50 @@ async def queue_staff_message(
         .execution_options(synchronize_session=False)
     )
     return int(message_id)
+
+
+async def whatsapp_owner_of(
+    session: AsyncSession, business_id: str, phone: str, exclude_client_id: int
+) -> tuple[int, Addressee, dict[str, Any]] | None:
+    """Another client of this business who writes on WhatsApp from `phone`: their client id, where to reach
+    them, and their conversation's slots (the most recently active conversation)."""
+    c, ch, i = Conversation, Channel, ClientIdentity
+    digits = phone.lstrip("+")
+    row = (
+        await session.execute(
+            select(
+                c.client_id,
+                c.id,
+                c.channel_id,
+                ch.kind,
+                i.user_id,
+                i.phone,
+                c.last_client_message_at,
+                c.slots,
+            )
+            .join(ch, ch.id == c.channel_id)
+            .join(i, i.id == c.identity_id)
+            .where(
+                c.business_id == business_id,
+                ch.kind == "whatsapp",
+                i.phone.in_((phone, f"+{digits}", digits)),
+                c.client_id != exclude_client_id,
+            )
+            .order_by(c.last_client_message_at.desc().nulls_last(), c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    return row[0], Addressee(row[1], row[2], row[3], row[4], row[5], row[6]), dict(row[7] or {})
+
+
+async def set_conversation_slots(
+    session: AsyncSession, conversation_id: int, slots: dict[str, Any], now: datetime
+) -> None:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(slots=slots, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -340,3 +340,65 @@ async def test_linking_refuses_nonsense(jola: Jola) -> None:
         f"/api/v1/clients/{client['id']}/link", json={"client_id": 999}, headers=auth
     )
     assert response.status == 404
+
+
+async def test_a_number_given_on_messenger_is_confirmed_on_whatsapp_before_records_join(jola: Jola) -> None:
+    """The WhatsApp side vouches for its number: its "yes, that's me" joins the two records."""
+    from tests.conftest import WhatsAppClient
+
+    whatsapp = WhatsAppClient(jola, name="Anna Jensen")
+    await whatsapp.says("massage friday at 10")
+    await whatsapp.taps("Yes, book it")
+    messenger = PageClient(jola, "messenger")
+    await messenger.says("physio monday at 9")
+    await messenger.says("Anna")
+    [asked, summary] = await messenger.says("+1 555 000 0001")
+    assert asked.text.startswith("Thanks. That number writes to us on WhatsApp too")
+    assert summary.text.startswith("Shall I book this?")
+
+    [question] = await whatsapp._replies()
+    assert question.text.startswith("Someone on Messenger just gave this number to Harbour Clinic.")
+    assert question.options == ["Yes, that's me", "No, not me"]
+    [done] = await whatsapp.taps("Yes, that's me")
+    assert done.text == "Thanks! Your bookings from Messenger and WhatsApp are now kept together."
+
+    await messenger.taps("Yes, book it")
+    auth = {"Authorization": "Bearer api-token"}
+    found = await (await jola.client.get("/api/v1/clients?q=anna", headers=auth)).json()
+    [client] = found["clients"]
+    record = await (await jola.client.get(f"/api/v1/clients/{client['id']}", headers=auth)).json()
+    assert sorted(i["channel"] for i in record["identities"]) == ["messenger", "whatsapp"]
+    assert sorted(a["channel"] for a in record["appointments"]) == ["messenger", "whatsapp"]
+
+
+async def test_a_no_on_whatsapp_keeps_the_records_apart(jola: Jola) -> None:
+    from tests.conftest import WhatsAppClient
+
+    whatsapp = WhatsAppClient(jola, name="Anna Jensen")
+    await whatsapp.says("hello")
+    messenger = PageClient(jola, "messenger")
+    await messenger.says("physio monday at 9")
+    await messenger.says("Bo Hansen")
+    await messenger.says("+1 555 000 0001")
+    await whatsapp._replies()
+    [declined] = await whatsapp.taps("No, not me")
+    assert declined.text == "OK, nothing has changed."
+    auth = {"Authorization": "Bearer api-token"}
+    found = await (await jola.client.get("/api/v1/clients", headers=auth)).json()
+    assert len(found["clients"]) == 2
+
+
+async def test_no_question_goes_to_whatsapp_outside_its_window(jola: Jola) -> None:
+    """WhatsApp allows no free text a day after the client last wrote: staff see a possible duplicate."""
+    from tests.conftest import WhatsAppClient
+
+    whatsapp = WhatsAppClient(jola, name="Anna Jensen")
+    await whatsapp.says("hello")
+    clock: SettableClock = jola.app[keys.CLOCK]
+    clock.advance(hours=25)
+    messenger = PageClient(jola, "messenger")
+    await messenger.says("physio monday at 9")
+    await messenger.says("Anna")
+    [summary] = await messenger.says("+1 555 000 0001")
+    assert summary.text.startswith("Shall I book this?")
+    assert await whatsapp._replies() == []
