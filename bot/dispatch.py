@@ -13,8 +13,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.handling import Deferred, Event, Handler
+from bot.handling import Handler
 from bot.metrics import Metrics
+from bot.receipts import Deferred, Event
 from bot.tasks import stop_tasks
 from storage.db import Database
 from storage.inbox import PendingEvent, defer, finish, pending_conversations, pending_events, record_failure

@@ -1,6 +1,7 @@
 """Handling a batch of inbox events inside the dispatcher's transaction: log them, run the flows, queue
-the replies. Statements are per batch, not per event: conversations are loaded in one query, messages
-and outbox rows inserted in one statement each, conversations saved in one."""
+the replies (statuses and echoes are sorted out in `bot/receipts.py`). Statements are per batch, not per
+event: conversations are loaded in one query, messages and outbox rows inserted in one statement each,
+conversations saved in one."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
+from bot.receipts import Deferred, Event, apply_statuses, sort_echoes
 from flows.context import BusinessProfile, Turn
 from flows.desk import Desk
 from flows.engine import DEFAULT_FLOW, Engine, initial_state
 from flows.messages import (
-    STATUS_RANK,
     ChannelKind,
     EchoMessage,
     InboundMessage,
@@ -34,44 +35,19 @@ from storage.conversations import (
     identify,
     insert_messages,
     load_conversations,
-    mark_read_up_to,
-    outbound_by_platform_id,
     save_conversations,
-    save_statuses,
 )
 from storage.outbox import enqueue_many
 
 log = logging.getLogger(__name__)
 
 SILENT_TYPES = {MessageType.REACTION, MessageType.SYSTEM}
-_RANK = {str(k): v for k, v in STATUS_RANK.items()}
-# A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
-STATUS_RETRIES = 5
-ECHO_RETRIES = 4  # about 15 s for the sender to record the message id an echo of ours carries
 # Meta's customer-service window: free-form messages only within 24 hours of the client's last message.
 WINDOW = timedelta(hours=24)
 
 
 class UnknownTenant(Exception):
     """An event for a channel or business no longer configured."""
-
-
-class Deferred(Exception):
-    """Not yet: try this event again after `seconds` (e.g. a status that beat its message's send record)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"deferred {seconds}s")
-        self.seconds = seconds
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """An inbox row as the handler needs it."""
-
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    attempts: int
 
 
 @dataclass
@@ -100,7 +76,7 @@ class Handler:
         echoes = [(e, EchoMessage.from_json(e.payload)) for e in events if e.kind == "echo"]
         people: set[int] = set()
         if echoes:
-            people, waiting = await self._echoes(session, echoes)
+            people, waiting = await sort_echoes(session, echoes, self.app_id)
             deferred.update(waiting)
         conversational: list[InboundMessage | EchoMessage] = [
             EchoMessage.from_json(e.payload) if e.kind == "echo" else InboundMessage.from_json(e.payload)
@@ -108,72 +84,9 @@ class Handler:
             if e.kind == "message" or e.id in people
         ]
         if statuses:
-            deferred.update(await self._statuses(session, statuses))
+            deferred.update(await apply_statuses(session, statuses))
         if conversational:
             await self._messages(session, conversational)
-        return deferred
-
-    async def _echoes(
-        self, session: AsyncSession, items: list[tuple[Event, EchoMessage]]
-    ) -> tuple[set[int], dict[int, Deferred]]:
-        """Which echoes are a person's (event ids), and which to look at again. Ours carry our app id
-        (Messenger) or a message id the sender recorded (Instagram echoes carry no app id, and may beat
-        the send's record: they wait a little before they count as a person's)."""
-        known = await outbound_by_platform_id(
-            session, {echo.channel_id for _, echo in items}, {echo.platform_id for _, echo in items}
-        )
-        people: set[int] = set()
-        deferred: dict[int, Deferred] = {}
-        for event, echo in items:
-            if self._ours(echo) or (echo.channel_id, echo.platform_id) in known:
-                continue
-            if echo.app_id is None and event.attempts < ECHO_RETRIES:
-                deferred[event.id] = Deferred(2.0**event.attempts)
-                continue
-            people.add(event.id)
-        return people, deferred
-
-    # ------------------------------------------------------------------------------------------ statuses
-
-    async def _statuses(
-        self, session: AsyncSession, items: list[tuple[Event, StatusUpdate]]
-    ) -> dict[int, Deferred]:
-        for _, update in items:
-            if update.watermark:
-                key = f"{update.channel_id}:{update.recipient}"
-                await mark_read_up_to(session, key, str(update.status), update.timestamp, _RANK)
-        items = [(e, u) for e, u in items if not u.watermark]
-        known = await outbound_by_platform_id(
-            session, {u.channel_id for _, u in items}, {u.platform_id for _, u in items}
-        )
-        deferred: dict[int, Deferred] = {}
-        changes: dict[int, dict[str, Any]] = {}
-        for event, update in items:
-            message = known.get((update.channel_id, update.platform_id))
-            if message is None:
-                if event.attempts < STATUS_RETRIES:
-                    deferred[event.id] = Deferred(2.0**event.attempts)
-                else:
-                    log.debug("event=status.unknown_message channel=%s", update.channel_id)
-                continue
-            current = changes.get(message.id, {}).get("b_status", message.status)
-            if _RANK.get(str(update.status), -1) > _RANK.get(current, -1):
-                failed = update.status == "failed"
-                changes[message.id] = {
-                    "b_id": message.id,
-                    "b_status": str(update.status),
-                    "b_at": update.timestamp,
-                    "b_code": update.error_code if failed else None,
-                    "b_title": update.error_title if failed else None,
-                }
-            if update.status == "failed":
-                log.warning(
-                    "event=status.failed channel=%s message=%s code=%s",
-                    update.channel_id,
-                    message.id,
-                    update.error_code,
-                )
-        await save_statuses(session, list(changes.values()))
         return deferred
 
     # ------------------------------------------------------------------------------------------ messages
@@ -207,9 +120,6 @@ class Handler:
             row["message_id"] = message_id
         await enqueue_many(session, out.outbox)
         await save_conversations(session, list(out.touched.values()), now)
-
-    def _ours(self, echo: EchoMessage) -> bool:
-        return bool(self.app_id) and echo.app_id == self.app_id
 
     def _person_answered(
         self, echo: EchoMessage, record: ConversationRecord, out: _Outgoing, now: datetime

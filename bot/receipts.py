@@ -1,0 +1,101 @@
+"""What the platform tells us about our own messages: delivery statuses, and echoes of what the business
+side sent. Both may arrive before the sender has recorded the message id they refer to, so they can wait."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.messages import STATUS_RANK, EchoMessage, StatusUpdate
+from storage.conversations import mark_read_up_to, outbound_by_platform_id, save_statuses
+
+log = logging.getLogger(__name__)
+
+_RANK = {str(k): v for k, v in STATUS_RANK.items()}
+# A status can arrive before the sender has recorded the message id it refers to; wait for it a little.
+STATUS_RETRIES = 5
+ECHO_RETRIES = 4  # about 15 s for the sender to record the message id an echo of ours carries
+
+
+class Deferred(Exception):
+    """Not yet: try this event again after `seconds` (e.g. a status that beat its message's send record)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"deferred {seconds}s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An inbox row as the handler needs it."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def sort_echoes(
+    session: AsyncSession, items: list[tuple[Event, EchoMessage]], app_id: str | None
+) -> tuple[set[int], dict[int, Deferred]]:
+    """Which echoes are a person's (event ids), and which to look at again. Ours carry our app id
+    (Messenger) or a message id the sender recorded (Instagram echoes carry no app id, and may beat
+    the send's record: they wait a little before they count as a person's)."""
+    known = await outbound_by_platform_id(
+        session, {echo.channel_id for _, echo in items}, {echo.platform_id for _, echo in items}
+    )
+    people: set[int] = set()
+    deferred: dict[int, Deferred] = {}
+    for event, echo in items:
+        if (bool(app_id) and echo.app_id == app_id) or (echo.channel_id, echo.platform_id) in known:
+            continue
+        if echo.app_id is None and event.attempts < ECHO_RETRIES:
+            deferred[event.id] = Deferred(2.0**event.attempts)
+            continue
+        people.add(event.id)
+    return people, deferred
+
+
+async def apply_statuses(
+    session: AsyncSession, items: list[tuple[Event, StatusUpdate]]
+) -> dict[int, Deferred]:
+    for _, update in items:
+        if update.watermark:
+            key = f"{update.channel_id}:{update.recipient}"
+            await mark_read_up_to(session, key, str(update.status), update.timestamp, _RANK)
+    items = [(e, u) for e, u in items if not u.watermark]
+    known = await outbound_by_platform_id(
+        session, {u.channel_id for _, u in items}, {u.platform_id for _, u in items}
+    )
+    deferred: dict[int, Deferred] = {}
+    changes: dict[int, dict[str, Any]] = {}
+    for event, update in items:
+        message = known.get((update.channel_id, update.platform_id))
+        if message is None:
+            if event.attempts < STATUS_RETRIES:
+                deferred[event.id] = Deferred(2.0**event.attempts)
+            else:
+                log.debug("event=status.unknown_message channel=%s", update.channel_id)
+            continue
+        current = changes.get(message.id, {}).get("b_status", message.status)
+        if _RANK.get(str(update.status), -1) > _RANK.get(current, -1):
+            failed = update.status == "failed"
+            changes[message.id] = {
+                "b_id": message.id,
+                "b_status": str(update.status),
+                "b_at": update.timestamp,
+                "b_code": update.error_code if failed else None,
+                "b_title": update.error_title if failed else None,
+            }
+        if update.status == "failed":
+            log.warning(
+                "event=status.failed channel=%s message=%s code=%s",
+                update.channel_id,
+                message.id,
+                update.error_code,
+            )
+    await save_statuses(session, list(changes.values()))
+    return deferred
