@@ -402,3 +402,41 @@ async def test_no_question_goes_to_whatsapp_outside_its_window(jola: Jola) -> No
     [summary] = await messenger.says("+1 555 000 0001")
     assert summary.text.startswith("Shall I book this?")
     assert await whatsapp._replies() == []
+
+
+async def test_a_messenger_conversation_logs_no_personal_data(
+    jola: Jola, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Names and numbers typed on Messenger, a person taking over, a staff reply: none of it in the logs."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    client = PageClient(jola, "messenger")
+    await client.says("massage friday at 10")
+    await client.says("Birgitte Nørgaard")
+    await client.says("+45 20 30 40 50")
+    await client.taps("Yes, book it")
+    await jola.deliver(
+        messenger_echo("Hej Birgitte, Sam here", app_id=263902037430900, timestamp=client.now_ms)
+    )
+    await jola.settle()
+    conversation_id = (await conversation(jola, PSID)).id
+    auth = {"Authorization": "Bearer api-token"}
+    await jola.client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"text": "See you!"}, headers=auth
+    )
+    await jola.settle()
+
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "event=webhook.delivery" in text and "event=conversation.taken_over" in text
+    for secret in (
+        PSID,
+        "Birgitte",
+        "Nørgaard",
+        "20304050",
+        "20 30 40 50",
+        "Sam here",
+        "See you",
+        "massage friday",
+    ):
+        assert secret not in text
