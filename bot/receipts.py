@@ -52,7 +52,9 @@ async def sort_echoes(
     for event, echo in items:
         if (bool(app_id) and echo.app_id == app_id) or (echo.channel_id, echo.platform_id) in known:
             continue
-        if echo.app_id is None and event.attempts < ECHO_RETRIES:
+        # Without an app id to compare (Instagram's echoes, or meta.app_id not configured), only the
+        # sender's record tells ours apart: give it time to be written.
+        if (echo.app_id is None or not app_id) and event.attempts < ECHO_RETRIES:
             deferred[event.id] = Deferred(2.0**event.attempts)
             continue
         people.add(event.id)

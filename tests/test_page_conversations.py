@@ -440,3 +440,37 @@ async def test_a_messenger_conversation_logs_no_personal_data(
         "massage friday",
     ):
         assert secret not in text
+
+
+async def test_without_our_app_id_configured_an_early_echo_of_ours_does_not_hand_over(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    """meta.app_id left empty, and the echo of our reply arrives before the send is recorded: it waits
+    for the record instead of being taken for a person answering."""
+    config = make_config(
+        database, fake_graph.url, meta={"app_id": ""}, business={"hours": WEEKDAYS, "channels": CHANNELS}
+    )
+    clock = SettableClock(NOW)
+    jola = await start_jola(config, fake_graph, clock=clock)
+    try:
+        pipeline = jola.app[keys.PIPELINE]
+        stamp = int(NOW.timestamp() * 1000)
+        gate = fake_graph.hold(PSID)  # our reply is on its way, not yet answered by the Graph API
+        await jola.deliver(messenger_text("Hi", timestamp=stamp))
+        await pipeline.dispatcher.wait_idle()
+        await jola.deliver(
+            messenger_echo("Hi, welcome", app_id=300000000000001, mid="m_FAKE000001", timestamp=stamp)
+        )
+        await pipeline.dispatcher.wait_idle()
+        assert (await conversation(jola, PSID)).handled_by == "bot"
+
+        gate.set()
+        await jola.settle()
+        for _ in range(3):
+            clock.advance(seconds=20)
+            await pipeline.dispatcher.run_once()
+        await jola.settle()
+        assert (await conversation(jola, PSID)).handled_by == "bot"
+        assert [call.message_id for call in fake_graph.sent_to(PSID)] == ["m_FAKE000001"]
+    finally:
+        await jola.client.close()
