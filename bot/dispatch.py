@@ -8,7 +8,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,16 @@ from bot.metrics import Metrics
 from bot.receipts import Deferred, Event
 from bot.tasks import stop_tasks
 from storage.db import Database
-from storage.inbox import PendingEvent, defer, finish, pending_conversations, pending_events, record_failure
+from storage.inbox import (
+    PendingEvent,
+    already_handled,
+    defer,
+    finish,
+    mark_handled,
+    pending_conversations,
+    pending_events,
+    record_failure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +99,9 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), self._poll)
             if self._stopping:
                 return
-            self._wake.clear()
             self._active += 1
             try:
+                self._wake.clear()
                 while not self._stopping and await self.run_once():
                     pass
             except asyncio.CancelledError:
@@ -115,6 +125,8 @@ class Dispatcher:
             return await self._pass(isolate=True)
 
     async def _pass(self, *, isolate: bool) -> int:
+        split = self._db.split_inbox
+        marks = _InboxMarks()
         async with self._db.write() as session:
             now = self._clock.now()
             keys = None
@@ -123,29 +135,61 @@ class Dispatcher:
                 keys = [k for k in pending if await self._db.try_lock(session, k)]
                 if not keys:
                     return 0
-            events = await pending_events(session, self._channel_ids, keys, self._limit, now)
+            events = await self._pending(session, keys, now)
             if not events:
                 return 0
+            if split:
+                # Handled just before a crash, while its inbox row (another file) was not yet marked done.
+                seen = await already_handled(session, [e.provider_key for e in events])
+                marks.skipped = [e for e in events if e.provider_key in seen]
+                events = [e for e in events if e.provider_key not in seen]
             if isolate:
-                handled, deferred, failed = await self._one_by_one(session, events, now)
+                handled, deferred = await self._one_by_one(session, events, marks)
             else:
                 started = time.perf_counter()
                 try:
-                    deferred = await self._handler.handle(session, [_event(e) for e in events])
+                    deferred = (
+                        await self._handler.handle(session, [_event(e) for e in events]) if events else {}
+                    )
                 except Exception as err:
                     raise _BadBatch from err
-                handled, failed = events, 0
-                self._size_batches((time.perf_counter() - started) / len(events))
-            for event_id, later in deferred.items():
-                await defer(session, event_id, now + timedelta(seconds=later.seconds))
+                handled = events
+                if events:
+                    self._size_batches((time.perf_counter() - started) / len(events))
+            marks.deferred = {
+                event_id: now + timedelta(seconds=d.seconds) for event_id, d in deferred.items()
+            }
             done = [e for e in handled if e.id not in deferred]
-            await finish(session, [e.id for e in done], self._clock.now())
+            marks.done = [e.id for e in [*done, *marks.skipped]]
+            if split:
+                await mark_handled(session, [e.provider_key for e in done], now)
+            else:
+                await marks.apply(session, self._clock.now())
+        if split:
+            await self._mark_inbox(marks)
         for event in done:
             self._metrics.dispatch_latency.observe(max((now - event.received_at).total_seconds(), 0.0))
         self._metrics.dispatched.labels("handled").inc(len(done))
         if done:
             self._on_handled()
-        return len(events) if (done or failed) else 0
+        return len(events) + len(marks.skipped) if (done or marks.failures or marks.skipped) else 0
+
+    async def _mark_inbox(self, marks: _InboxMarks) -> None:
+        file = self._db.inbox_file
+        if file is not None:
+            await asyncio.to_thread(
+                file.apply_marks, marks.done, marks.deferred, marks.failures, self._clock.now()
+            )
+            return
+        async with self._db.inbox.write() as inbox:
+            await marks.apply(inbox, self._clock.now())
+
+    async def _pending(self, session: AsyncSession, keys: list[str] | None, now) -> list[PendingEvent]:  # type: ignore[no-untyped-def]
+        """Due events, read after this pass holds the main write lock, so passes never see them twice."""
+        if not self._db.split_inbox:
+            return await pending_events(session, self._channel_ids, keys, self._limit, now)
+        async with self._db.inbox.read() as inbox:
+            return await pending_events(inbox, self._channel_ids, keys, self._limit, now)
 
     def _size_batches(self, per_event: float) -> None:
         self._per_event = 0.8 * self._per_event + 0.2 * per_event
@@ -155,14 +199,11 @@ class Dispatcher:
         )
 
     async def _one_by_one(
-        self, session: AsyncSession, events: list[PendingEvent], now
-    ) -> tuple[  # type: ignore[no-untyped-def]
-        list[PendingEvent], dict[int, Deferred], int
-    ]:
+        self, session: AsyncSession, events: list[PendingEvent], marks: _InboxMarks
+    ) -> tuple[list[PendingEvent], dict[int, Deferred]]:
         handled: list[PendingEvent] = []
         deferred: dict[int, Deferred] = {}
         blocked: set[str] = set()
-        failed = 0
         for event in events:
             if event.conversation_key in blocked:
                 continue
@@ -171,7 +212,6 @@ class Dispatcher:
                     deferred.update(await self._handler.handle(session, [_event(event)]))
                 handled.append(event)
             except Exception as err:
-                failed += 1
                 give_up = event.attempts + 1 >= self._max_attempts
                 log.error(
                     "event=dispatch.event_failed event=%s attempt=%d give_up=%s error=%s",
@@ -182,11 +222,29 @@ class Dispatcher:
                 )
                 # The traceback may quote client data, so it is only logged at DEBUG.
                 log.debug("event=dispatch.event_failed_trace event=%s", event.id, exc_info=True)
-                await record_failure(session, event.id, type(err).__name__, give_up, now)
+                marks.failures.append((event.id, type(err).__name__, give_up))
                 if not give_up:
                     blocked.add(event.conversation_key)  # its later events wait, to keep the order
                 self._metrics.dispatched.labels("failed" if give_up else "retry").inc()
-        return handled, deferred, failed
+        return handled, deferred
+
+
+@dataclass
+class _InboxMarks:
+    """What a pass learned about its inbox rows; written with the handling (one database), or just after
+    it in the inbox's own file (SQLite), where `handled_events` keeps a crash in between harmless."""
+
+    done: list[int] = field(default_factory=list)
+    skipped: list[PendingEvent] = field(default_factory=list)
+    deferred: dict[int, datetime] = field(default_factory=dict)
+    failures: list[tuple[int, str, bool]] = field(default_factory=list)
+
+    async def apply(self, session: AsyncSession, now: datetime) -> None:
+        for event_id, until in self.deferred.items():
+            await defer(session, event_id, until)
+        for event_id, error, give_up in self.failures:
+            await record_failure(session, event_id, error, give_up, now)
+        await finish(session, self.done, now)
 
 
 class _BadBatch(Exception):

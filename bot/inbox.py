@@ -63,14 +63,25 @@ class InboxWriter:
                 for _ in batch:
                     self._queue.task_done()
 
+    async def _store(self, events: list[NewEvent]) -> set[str]:
+        now = self._clock.now()
+        file = self._db.inbox_file
+        if file is not None:  # SQLite: the inbox's own file, written in one thread call
+            rows = [
+                (e.provider_key, e.business_id, e.channel_id, e.conversation_key, e.kind, e.payload)
+                for e in events
+            ]
+            return await asyncio.to_thread(file.store, rows, now)
+        async with self._db.inbox.write(urgent=True) as session:
+            return await store_events(self._db.inbox, session, events, now)
+
     async def _commit(self, batch: list[tuple[list[NewEvent], asyncio.Future[set[str]]]]) -> None:
         unique: dict[str, NewEvent] = {}
         for events, _ in batch:
             for event in events:
                 unique.setdefault(event.provider_key, event)
         try:
-            async with self._db.write(urgent=True) as session:
-                stored = await store_events(self._db, session, list(unique.values()), self._clock.now())
+            stored = await self._store(list(unique.values()))
         except Exception as err:  # the database is down or full: every waiter gets a clean 503
             log.error("event=inbox.store_failed requests=%d error=%s", len(batch), type(err).__name__)
             for _, future in batch:

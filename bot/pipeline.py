@@ -17,7 +17,7 @@ from bot.metrics import Metrics
 from bot.sender import Sender, Transport
 from flows.context import BusinessProfile
 from storage.db import Database
-from storage.inbox import purge_before
+from storage.inbox import forget_handled_before, purge_before
 from storage.outbox import purge_finished
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,10 @@ class Pipeline:
         """Forget what is no longer needed: dedupe keys past Meta's retry horizon, finished outbox rows
         (their text lives on in the message record; the copy in the outbox is not kept)."""
         now = self.clock.now()
-        async with self.db.write() as session:
+        async with self.db.inbox.write() as session:
             inbox = await purge_before(session, now - DEDUPE_KEEP)
+        async with self.db.write() as session:
+            await forget_handled_before(session, now - DEDUPE_KEEP)
             outbox = await purge_finished(session, now - OUTBOX_KEEP)
         if inbox or outbox:
             log.info("event=housekeeping.purged inbox=%d outbox=%d", inbox, outbox)

@@ -27,7 +27,9 @@ class Database:
     row locks and advisory locks (`try_lock`).
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, url: str, *, schema: str | None = None, synchronous: str = "NORMAL", _inbox_of: bool = False
+    ) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         self.schema = schema
@@ -48,6 +50,21 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._writer_engine, expire_on_commit=False)
         self._write_gate = WriteGate() if self.is_sqlite else None
+        # The durable inbox. On SQLite it lives in a file of its own beside the main one, so storing a
+        # delivery (which Meta waits on) never queues behind a dispatch transaction for the one write lock.
+        # On PostgreSQL writers do not block each other: it is this same database.
+        self.inbox: Database = self
+        database = self.url.database or ""
+        if self.is_sqlite and not _inbox_of and database and database != ":memory:":
+            inbox_url = self.url.set(database=str(inbox_path(Path(database))))
+            self.inbox = Database(
+                inbox_url.render_as_string(hide_password=False), synchronous=synchronous, _inbox_of=True
+            )
+            from storage.inbox_file import InboxFile
+
+            self.inbox_file: InboxFile | None = InboxFile(inbox_path(Path(database)), synchronous)
+        else:
+            self.inbox_file = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -95,9 +112,25 @@ class Database:
     async def ping(self) -> None:
         async with self.read() as session:
             await session.execute(text("SELECT 1"))
+        if self.split_inbox:
+            await self.inbox.ping()
+
+    @property
+    def split_inbox(self) -> bool:
+        """True when the inbox is in a database of its own (SQLite), so its writes are not in ours."""
+        return self.inbox is not self
 
     async def dispose(self) -> None:
+        if self.inbox_file is not None:
+            self.inbox_file.close()
+        if self.split_inbox:
+            await self.inbox.dispose()
         await self.engine.dispose()
+
+
+def inbox_path(main: Path) -> Path:
+    """jola.db -> jola-inbox.db"""
+    return main.with_name(f"{main.stem}-inbox{main.suffix or '.db'}")
 
 
 class WriteGate:

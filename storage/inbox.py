@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import InboundEvent
+from storage.models import HandledEvent, InboundEvent
 
 EVENTS = InboundEvent.__table__
+HANDLED = HandledEvent.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class PendingEvent:
     payload: dict[str, Any]
     attempts: int
     received_at: datetime
+    provider_key: str = ""
 
 
 async def pending_events(
@@ -86,9 +88,9 @@ async def pending_events(
 ) -> list[PendingEvent]:
     """Due events, oldest first, of these channels (and, when given, only these conversations)."""
     e = EVENTS.c
-    query = select(e.id, e.conversation_key, e.kind, e.payload, e.attempts, e.received_at).where(
-        e.state == "pending", e.channel_id.in_(channel_ids), _due(now)
-    )
+    query = select(
+        e.id, e.conversation_key, e.kind, e.payload, e.attempts, e.received_at, e.provider_key
+    ).where(e.state == "pending", e.channel_id.in_(channel_ids), _due(now))
     if keys is not None:
         query = query.where(e.conversation_key.in_(keys))
     result = await session.execute(query.order_by(e.id).limit(limit))
@@ -127,4 +129,22 @@ async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(
         delete(EVENTS).where(EVENTS.c.state != "pending", EVENTS.c.received_at < cutoff)
     )
+    return result.rowcount or 0
+
+
+async def already_handled(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these events the conversation state already holds (handled before a crash)."""
+    if not keys:
+        return set()
+    result = await session.execute(select(HANDLED.c.provider_key).where(HANDLED.c.provider_key.in_(keys)))
+    return {row[0] for row in result}
+
+
+async def mark_handled(session: AsyncSession, keys: list[str], now: datetime) -> None:
+    if keys:
+        await session.execute(insert(HANDLED), [{"provider_key": k, "handled_at": now} for k in keys])
+
+
+async def forget_handled_before(session: AsyncSession, cutoff: datetime) -> int:
+    result = await session.execute(delete(HANDLED).where(HANDLED.c.handled_at < cutoff))
     return result.rowcount or 0

@@ -23,7 +23,32 @@ def alembic_config(connection: Any = None) -> Config:
 
 
 async def upgrade(db: Database) -> None:
-    """Bring the schema to the newest revision; safe when several processes start at once."""
+    """Bring the schema to the newest revision; safe when several processes start at once. A separate
+    inbox file (SQLite) gets the same chain, so both files upgrade the same way."""
+    await _upgrade(db)
+    if db.split_inbox:
+        await _upgrade(db.inbox)
+        await _move_inbox_rows(db)
+
+
+async def _move_inbox_rows(db: Database) -> None:
+    """Deliveries stored in the main file by a release before the inbox had its own: moved, none lost."""
+    from sqlalchemy import delete, select
+
+    from storage.models import InboundEvent
+
+    table = InboundEvent.__table__
+    async with db.write() as main:
+        found = await main.execute(select(table).order_by(table.c.id))
+        rows = [{k: v for k, v in row._mapping.items() if k != "id"} for row in found]
+        if not rows:
+            return
+        async with db.inbox.write() as inbox:
+            await inbox.execute(db.inbox.insert_ignoring_duplicates(table), rows)
+        await main.execute(delete(table))
+
+
+async def _upgrade(db: Database) -> None:
     async with db.engine.connect() as connection:
         if not db.is_sqlite:
             await connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _UPGRADE_LOCK})

@@ -241,6 +241,16 @@ class InboundEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class HandledEvent(Base):
+    """Which inbox events the conversation state already holds. Written in the same transaction as the
+    handling, so an event handled just before a crash (its inbox row, in a file of its own on SQLite, not
+    yet marked done) is never handled twice."""
+
+    __tablename__ = "handled_events"
+    provider_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class Outbox(Base):
     """Replies waiting to be sent; drained by the sender, claimed per conversation in order."""
 

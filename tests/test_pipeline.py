@@ -297,8 +297,9 @@ async def test_a_poisoned_event_fails_alone_and_the_rest_of_its_batch_is_answere
 
     from storage.models import Channel, InboundEvent
 
-    async with jola.db.write() as session:
+    async with jola.db.read() as session:
         channel_id = (await session.execute(select(Channel.id))).scalar_one()
+    async with jola.db.inbox.write() as session:
         session.add(
             InboundEvent(
                 provider_key="wa:msg:poison",
@@ -313,7 +314,7 @@ async def test_a_poisoned_event_fails_alone_and_the_rest_of_its_batch_is_answere
             )
         )
     await WhatsAppClient(jola).says("hi")
-    async with jola.db.read() as session:
+    async with jola.db.inbox.read() as session:
         poison = (
             await session.execute(select(InboundEvent).where(InboundEvent.provider_key == "wa:msg:poison"))
         ).scalar_one()
@@ -346,7 +347,7 @@ async def test_urgent_writers_go_ahead_of_the_queue() -> None:
 async def test_housekeeping_forgets_old_dedupe_keys_and_sent_outbox_rows(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
     """Data is not kept forever: past Meta's retry horizon the dedupe key goes; once sent, the outbox copy."""
     from bot import keys
-    from storage.models import InboundEvent
+    from storage.models import HandledEvent, InboundEvent
     from tests.conftest import SettableClock
 
     clock = SettableClock()
@@ -355,19 +356,20 @@ async def test_housekeeping_forgets_old_dedupe_keys_and_sent_outbox_rows(databas
         await WhatsAppClient(jola).says("hi")
         pipeline = jola.app[keys.PIPELINE]
         await pipeline.keep_house()
-        async with jola.db.read() as session:
-            assert len((await session.execute(select(InboundEvent))).all()) == 1
+        async with jola.db.inbox.read() as inbox, jola.db.read() as session:
+            assert len((await inbox.execute(select(InboundEvent))).all()) == 1
             assert len((await session.execute(select(Outbox))).all()) == 1
 
         clock.advance(days=2)
         await pipeline.keep_house()
-        async with jola.db.read() as session:
-            assert len((await session.execute(select(InboundEvent))).all()) == 1
+        async with jola.db.inbox.read() as inbox, jola.db.read() as session:
+            assert len((await inbox.execute(select(InboundEvent))).all()) == 1
             assert (await session.execute(select(Outbox))).all() == []
         clock.advance(days=7)
         await pipeline.keep_house()
-        async with jola.db.read() as session:
-            assert (await session.execute(select(InboundEvent))).all() == []
+        async with jola.db.inbox.read() as inbox, jola.db.read() as session:
+            assert (await inbox.execute(select(InboundEvent))).all() == []
+            assert (await session.execute(select(HandledEvent))).all() == []
             [message] = await outbound(jola)
         assert message.status == "sent"
     finally:
@@ -417,3 +419,98 @@ async def test_no_free_text_goes_out_after_the_24_hour_window(database, fake_gra
         assert len(fake_graph.sent_to(CLIENT)) == 1  # a fresh message opens the window again
     finally:
         await jola.client.close()
+
+
+async def test_an_event_handled_just_before_a_crash_is_not_handled_again(
+    tmp_path, fake_graph: FakeGraph
+) -> None:  # type: ignore[no-untyped-def]
+    """On SQLite the inbox has a file of its own, marked done just after the handling commits. A crash in
+    between leaves the row pending; at the next start it is recognised as handled: no second reply."""
+    from bot import keys
+    from storage.models import InboundEvent
+    from tests.conftest import DatabaseTarget
+
+    config = make_config(DatabaseTarget(f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}"), fake_graph.url)
+    jola = await start_jola(config, fake_graph)
+    try:
+        assert jola.db.split_inbox and (tmp_path / "jola-inbox.db").exists()
+        pipeline = jola.app[keys.PIPELINE]
+        await pipeline.dispatcher.stop()
+        await jola.deliver(whatsapp_text("hi"))
+        async with jola.db.inbox.read() as inbox:
+            stored = (await inbox.execute(select(InboundEvent.payload))).scalar_one()
+        assert await pipeline.dispatcher.run_once() == 1
+        await fake_graph.wait_for_calls(1)
+        assert len(fake_graph.sent_to(CLIENT)) == 1
+        async with jola.db.inbox.write() as inbox:  # the crash: the "done" mark never happened
+            await inbox.execute(update(InboundEvent).values(state="pending", payload=stored))
+    finally:
+        await jola.client.close()
+
+    again = await start_jola(config, fake_graph)
+    try:
+        await again.settle()
+        async with again.db.inbox.read() as inbox:
+            assert (await inbox.execute(select(InboundEvent.state))).scalars().all() == ["done"]
+        assert len(fake_graph.sent_to(CLIENT)) == 1
+    finally:
+        await again.client.close()
+
+
+async def test_deliveries_stored_by_an_older_release_move_to_the_inbox_file(
+    tmp_path, fake_graph: FakeGraph
+) -> None:  # type: ignore[no-untyped-def]
+    """Before the inbox had a file of its own it lived in the main one: a pending delivery there is
+    moved at start and answered, none lost."""
+    from datetime import UTC, datetime
+
+    from bot import keys
+    from storage.db import Database
+    from storage.migrate import _upgrade
+    from storage.models import InboundEvent
+    from tests.conftest import DatabaseTarget
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}"
+    config = make_config(DatabaseTarget(url), fake_graph.url)
+    first = await start_jola(config, fake_graph)  # creates the schema and the channel rows
+    channel_id = next(iter(first.app[keys.DIRECTORY])).id
+    await first.client.close()
+    old = Database(url, _inbox_of=True)  # the main file alone, as an older release used it
+    await _upgrade(old)
+    message = {
+        "channel": "whatsapp",
+        "channel_id": channel_id,
+        "business_id": "harbour-clinic",
+        "platform_id": "wamid.OLD",
+        "sender": {"user_id": None, "phone": "+15550000001", "name": "Test", "username": None},
+        "timestamp": datetime.now(UTC).isoformat(),
+        "type": "text",
+        "text": "hello from before",
+    }
+    async with old.write() as session:
+        session.add(
+            InboundEvent(
+                provider_key="wa:msg:wamid.OLD",
+                business_id="harbour-clinic",
+                channel_id=channel_id,
+                conversation_key=f"{channel_id}:+15550000001",
+                kind="message",
+                payload=message,
+                state="pending",
+                attempts=0,
+                received_at=datetime.now(UTC),
+            )
+        )
+    await old.dispose()
+
+    again = await start_jola(config, fake_graph)
+    try:
+        await again.settle()
+        assert len(fake_graph.sent_to(CLIENT)) == 1
+        async with again.db.read() as main, again.db.inbox.read() as inbox:
+            assert (await main.execute(select(InboundEvent))).all() == []
+            assert (await inbox.execute(select(InboundEvent.provider_key))).scalars().all() == [
+                "wa:msg:wamid.OLD"
+            ]
+    finally:
+        await again.client.close()

@@ -15,7 +15,7 @@ from tests.support.payloads import APP_SECRET, fixture_bytes, whatsapp_text
 
 
 async def count_events(jola: Jola) -> int:
-    async with jola.db.read() as session:
+    async with jola.db.inbox.read() as session:
         return int((await session.execute(select(func.count()).select_from(InboundEvent))).scalar() or 0)
 
 
@@ -192,11 +192,11 @@ async def test_when_the_delivery_cannot_be_stored_meta_gets_a_503_to_retry(jola:
     """Nothing acknowledged is ever lost: if the inbox cannot take a delivery, we must not say 200."""
     from sqlalchemy import text
 
-    async with jola.db.write() as session:
+    async with jola.db.inbox.write() as session:
         await session.execute(text("ALTER TABLE inbound_events RENAME TO inbound_events_away"))
     response = await jola.post(whatsapp_text("hello"))
     assert response.status == 503
-    async with jola.db.write() as session:
+    async with jola.db.inbox.write() as session:
         await session.execute(text("ALTER TABLE inbound_events_away RENAME TO inbound_events"))
     response = await jola.post(whatsapp_text("hello again"))
     assert response.status == 200

@@ -1,0 +1,113 @@
+"""The SQLite inbox file written directly: one thread call per group commit, no ORM in between.
+
+Storing deliveries is the one write Meta waits on, and on SQLite it has a file of its own (see
+`Database.inbox`), so it needs neither SQLAlchemy's unit of work nor an asyncio hop per statement.
+Everything else (reading, marking done, housekeeping) still goes through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_INSERT = (
+    "INSERT INTO inbound_events (provider_key, business_id, channel_id, conversation_key, kind, payload, "
+    "state, attempts, received_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?) "
+    "ON CONFLICT (provider_key) DO NOTHING RETURNING provider_key"
+)
+
+
+class InboxFile:
+    def __init__(self, path: Path, synchronous: str) -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            connection = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(f"PRAGMA synchronous={self._synchronous}")
+            self._connection = connection
+        return self._connection
+
+    def store(
+        self, rows: list[tuple[str, str | None, int | None, str, str, dict[str, Any]]], now: datetime
+    ) -> set[str]:
+        """Insert what is new, in one transaction; returns the provider keys stored (duplicates skipped).
+        Runs in a worker thread; sqlite3 lets go of the GIL while it writes and syncs."""
+        received = _stamp(now)
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                stored = set()
+                for key, business, channel, conversation, kind, payload in rows:
+                    cursor = connection.execute(
+                        _INSERT, (key, business, channel, conversation, kind, json.dumps(payload), received)
+                    )
+                    found = cursor.fetchone()
+                    if found:
+                        stored.add(found[0])
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        return stored
+
+    def apply_marks(
+        self,
+        done: list[int],
+        deferred: dict[int, datetime],
+        failures: list[tuple[int, str, bool]],
+        now: datetime,
+    ) -> None:
+        """What a dispatch pass learned about its inbox rows, in one transaction. In-process writers of
+        the file take turns on a thread lock, so an ack never sits in SQLite's busy back-off."""
+        with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                for event_id, until in deferred.items():
+                    connection.execute(
+                        "UPDATE inbound_events SET attempts = attempts + 1, available_at = ? WHERE id = ?",
+                        (_stamp(until), event_id),
+                    )
+                for event_id, error, give_up in failures:
+                    if give_up:
+                        connection.execute(
+                            "UPDATE inbound_events SET attempts = attempts + 1, error = ?, state = 'failed', "
+                            "processed_at = ? WHERE id = ?",
+                            (error[:200], _stamp(now), event_id),
+                        )
+                    else:
+                        connection.execute(
+                            "UPDATE inbound_events SET attempts = attempts + 1, error = ? WHERE id = ?",
+                            (error[:200], event_id),
+                        )
+                connection.executemany(
+                    "UPDATE inbound_events SET state = 'done', payload = NULL, processed_at = ? WHERE id = ?",
+                    [(_stamp(now), event_id) for event_id in done],
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+def _stamp(moment: datetime) -> str:
+    """A timestamp as SQLAlchemy stores a UTC one on SQLite, so both read the same thing back."""
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
