@@ -44,8 +44,7 @@ class TerminalTransport:
         for number, option in enumerate(reply.options, start=1):
             suffix = f" ({option.description})" if option.description else ""
             lines.append(f"  {number}. {option.title}{suffix}")
-        if reply.options:
-            self.options = reply.options
+        self.options = reply.options  # a number answers the latest message only, never an older list
         self._out.write("\n".join(lines) + "\n")
         self._out.flush()
         return f"terminal.{next(self._ids)}"
