@@ -73,13 +73,15 @@ class Handler:
         """Handle `events` (in order); returns the ones to try again later. Raises on a bad event."""
         deferred: dict[int, Deferred] = {}
         statuses = [(e, StatusUpdate.from_json(e.payload)) for e in events if e.kind == "status"]
-        echoes = [(e, EchoMessage.from_json(e.payload)) for e in events if e.kind == "echo"]
+        echoes = {e.id: EchoMessage.from_json(e.payload) for e in events if e.kind == "echo"}
         people: set[int] = set()
         if echoes:
-            people, waiting = await sort_echoes(session, echoes, self.app_id)
+            people, waiting = await sort_echoes(
+                session, [(e, echoes[e.id]) for e in events if e.id in echoes], self.app_id
+            )
             deferred.update(waiting)
         conversational: list[InboundMessage | EchoMessage] = [
-            EchoMessage.from_json(e.payload) if e.kind == "echo" else InboundMessage.from_json(e.payload)
+            echoes[e.id] if e.kind == "echo" else InboundMessage.from_json(e.payload)
             for e in events
             if e.kind == "message" or e.id in people
         ]

@@ -150,11 +150,17 @@ def why_not(
         return Unavailable.DOES_NOT_FIT
     if start < now + rules.min_notice:
         return Unavailable.TOO_SOON
-    until = start + duration + rules.buffer
-    for b in busy:  # the buffer is added in UTC: aware arithmetic in a local zone is wall-clock arithmetic
-        if b.start < until and b.end > b.start and start < b.end.astimezone(UTC) + rules.buffer:
-            return Unavailable.TAKEN
+    if clashes(busy, start, start + duration, rules.buffer):
+        return Unavailable.TAKEN
     return None
+
+
+def clashes(busy: Iterable[Busy], start: datetime, end: datetime, buffer: timedelta) -> list[Busy]:
+    """The busy intervals a new [start, end) clashes with: [start, end + buffer) overlaps
+    [busy.start, busy.end + buffer). The rule for the bot's checks and for bookings made by staff."""
+    until = end + buffer
+    # The buffer is added in UTC: aware arithmetic in a local zone is wall-clock arithmetic.
+    return [b for b in busy if b.start < until and b.end > b.start and start < b.end.astimezone(UTC) + buffer]
 
 
 def free_slots(

@@ -16,7 +16,7 @@ from flows.messages import Reply
 from storage import appointments as store
 from storage.appointments import AppointmentView
 from storage.clients import merge_clients
-from storage.staff import queue_staff_message, set_conversation_slots, whatsapp_owner_of
+from storage.staff import queue_message, set_conversation_slots, whatsapp_owner_of
 
 # Busy time is read for this many days at first; the whole booking horizon only when that is not enough.
 FIRST_LOOK = timedelta(days=8)
@@ -208,7 +208,7 @@ class Desk:
             "at": self.now.isoformat(),
         }
         await set_conversation_slots(self.session, to.conversation_id, slots, self.now)
-        await queue_staff_message(
+        await queue_message(
             self.session,
             self.business.id,
             to,

@@ -17,6 +17,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from flows import formatting
 from flows.booking import BookingFlow
 from flows.cancelling import CancellingFlow
 from flows.context import BusinessProfile, Turn
@@ -162,13 +163,13 @@ class Engine:
         heard = ctx.heard
         if not request:
             return False
-        asked = datetime.fromisoformat(request["at"])
+        lapsed = ctx.desk.now - datetime.fromisoformat(request["at"]) > LINK_REQUEST_LIFE
         tapped = heard.choice in (LINK_YES, LINK_NO)
-        if ctx.desk.now - asked > LINK_REQUEST_LIFE or not (tapped or heard.says(Intent.YES, Intent.NO)):
-            if ctx.desk.now - asked > LINK_REQUEST_LIFE:
-                conversation.slots = {k: v for k, v in conversation.slots.items() if k != "link_request"}
+        answered = not lapsed and (tapped or heard.says(Intent.YES, Intent.NO))
+        if lapsed or answered:
+            conversation.slots = {k: v for k, v in conversation.slots.items() if k != "link_request"}
+        if not answered:
             return False
-        conversation.slots = {k: v for k, v in conversation.slots.items() if k != "link_request"}
         yes = heard.choice == LINK_YES or (
             not tapped and heard.says(Intent.YES) and not heard.says(Intent.NO)
         )
@@ -274,8 +275,6 @@ class Engine:
     async def _list_appointments(self, conversation: Any, ctx: TurnContext) -> None:
         desk, locale = ctx.desk, conversation.locale
         upcoming = await desk.upcoming()
-        from flows import formatting
-
         today = desk.local_now.date()
         lines = [
             {

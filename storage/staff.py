@@ -50,7 +50,7 @@ async def set_handler(
     return bool(result.rowcount)
 
 
-async def queue_staff_message(
+async def queue_message(
     session: AsyncSession,
     business_id: str,
     to: Addressee,
@@ -62,7 +62,8 @@ async def queue_staff_message(
     now: datetime,
     author: str = "staff",
 ) -> int:
-    """Log the message on the client's record and queue it for sending, in one transaction."""
+    """Log a message (staff's, or the bot's outside a client's turn) on the client's record and queue it
+    for sending, in one transaction."""
     message_id = (
         await session.execute(
             insert(Message)

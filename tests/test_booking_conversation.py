@@ -8,42 +8,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import pytest
 
-from storage.appointments import history_for, list_appointments
-from tests.conftest import DatabaseTarget, Jola, SettableClock, WhatsAppClient, make_config, start_jola
+from storage.appointments import history_for
+from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
+from tests.support.clinic import appointments, booked_client, clinic
 from tests.support.fake_graph import FakeGraph
 from tests.support.payloads import whatsapp_button
-
-WEEKDAYS = {day: ["08:00-12:00", "13:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Copenhagen
-
-
-async def clinic(database: DatabaseTarget, graph: FakeGraph, **business: Any) -> Jola:
-    config = make_config(database, graph.url, business={"hours": WEEKDAYS, **business})
-    return await start_jola(config, graph, clock=SettableClock(NOW))
 
 
 @pytest.fixture
 async def jola(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator[Jola]:
-    running = await clinic(database, fake_graph)
-    yield running
-    await running.client.close()
+    async with clinic(database, fake_graph) as (running, _):
+        yield running
 
 
 @pytest.fixture
 async def danish(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator[Jola]:
-    running = await clinic(database, fake_graph, locale="da")
-    yield running
-    await running.client.close()
-
-
-async def appointments(jola: Jola) -> list[Any]:
-    async with jola.db.read() as session:
-        return await list_appointments(session, "harbour-clinic")
+    async with clinic(database, fake_graph, locale="da") as (running, _):
+        yield running
 
 
 def local(text: str) -> datetime:
@@ -162,15 +147,6 @@ async def test_two_clients_confirming_one_slot_at_once_get_one_booking(jola: Jol
 
 
 # ----------------------------------------------------------------------------------------- changes
-
-
-async def booked_client(
-    jola: Jola, text: str = "massage tomorrow at 10", confirm: str = "Yes, book it", **who: Any
-) -> WhatsAppClient:
-    client = WhatsAppClient(jola, **who)
-    await client.says(text)
-    await client.taps(confirm)
-    return client
 
 
 async def test_rescheduling_the_only_appointment(jola: Jola) -> None:

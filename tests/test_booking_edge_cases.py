@@ -8,7 +8,6 @@ Each test was written from a review of the flows; the ones that first failed nam
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,29 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.appointments import change_status, history_for, list_appointments
+from storage.appointments import change_status, history_for
 from storage.models import Conversation
-from tests.conftest import DatabaseTarget, Jola, SettableClock, WhatsAppClient, make_config, start_jola
+from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
+from tests.support.clinic import BUSINESS, WEEKDAYS, appointments, booked_client, clinic
 from tests.support.fake_graph import FakeGraph
 from tests.support.payloads import whatsapp_button, whatsapp_message
-
-WEEKDAYS = {day: ["08:00-12:00", "13:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Copenhagen
-BUSINESS = "harbour-clinic"
-
-
-@contextlib.asynccontextmanager
-async def clinic(
-    database: DatabaseTarget, graph: FakeGraph, now: datetime = NOW, **business: Any
-) -> AsyncIterator[tuple[Jola, SettableClock]]:
-    """A running Jola on a clock the test can move; `business` overrides the clinic's config."""
-    clock = SettableClock(now)
-    config = make_config(database, graph.url, business={"hours": WEEKDAYS, **business})
-    running = await start_jola(config, graph, clock=clock)
-    try:
-        yield running, clock
-    finally:
-        await running.client.close()
 
 
 @pytest.fixture
@@ -51,20 +33,6 @@ async def jola(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator
 async def danish(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator[Jola]:
     async with clinic(database, fake_graph, locale="da") as (running, _):
         yield running
-
-
-async def appointments(jola: Jola) -> list[Any]:
-    async with jola.db.read() as session:
-        return await list_appointments(session, BUSINESS)
-
-
-async def booked_client(
-    jola: Jola, text: str = "massage tomorrow at 10", confirm: str = "Yes, book it", **who: Any
-) -> WhatsAppClient:
-    client = WhatsAppClient(jola, **who)
-    await client.says(text)
-    await client.taps(confirm)
-    return client
 
 
 async def press(client: WhatsAppClient, payload: str, title: str, wamid: str | None = None) -> list[Any]:
@@ -594,7 +562,7 @@ async def test_confirming_an_already_confirmed_appointment_says_so(jola: Jola) -
 
 
 async def test_yes_im_coming_without_a_reminder_reconfirms(jola: Jola) -> None:
-    """"I'll be there" says more than "ok": it reconfirms the booked appointment, reminder or not."""
+    """ "I'll be there" says more than "ok": it reconfirms the booked appointment, reminder or not."""
     client = await booked_client(jola)
     [reply] = await client.says("yes I'm coming")
     assert reply.text == "Thanks for confirming! See you tomorrow at 10:00 for your Massage."

@@ -4,16 +4,15 @@ and the fake Graph API; echoes, hand-over to a person, read receipts and the 24-
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot import keys
-from storage.appointments import list_appointments
 from storage.models import Conversation, Message
 from tests.conftest import DatabaseTarget, Jola, SettableClock, make_config, start_jola
+from tests.support.clinic import NOW, WEEKDAYS, appointments
 from tests.support.fake_graph import FakeGraph, GraphCall
 from tests.support.page_payloads import (
     IG_ACCOUNT_ID,
@@ -31,8 +30,6 @@ from tests.support.page_payloads import (
 )
 from tests.support.payloads import PHONE_NUMBER_ID
 
-WEEKDAYS = {day: ["08:00-12:00", "13:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Copenhagen
 CHANNELS = [
     {"kind": "whatsapp", "phone_number_id": PHONE_NUMBER_ID, "access_token": "wa-token"},
     {"kind": "messenger", "page_id": PAGE_ID, "access_token": "page-token"},
@@ -86,11 +83,6 @@ class PageClient:
         sent = self.jola.graph.sent_to(self.user)
         new, self.seen = sent[self.seen :], len(sent)
         return new
-
-
-async def appointments(jola: Jola) -> list[Any]:
-    async with jola.db.read() as session:
-        return await list_appointments(session, "harbour-clinic")
 
 
 async def conversation(jola: Jola, user: str) -> Conversation:

@@ -4,7 +4,6 @@ up exactly where it was. Staff messages follow Meta's windows (HUMAN_AGENT on Me
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,12 +11,11 @@ import pytest
 from bot import keys
 from storage.appointments import list_appointments
 from tests.conftest import DatabaseTarget, Jola, SettableClock, WhatsAppClient, make_config, start_jola
+from tests.support.clinic import NOW, WEEKDAYS
 from tests.support.fake_graph import FakeGraph
 from tests.support.page_payloads import IG_ACCOUNT_ID, PAGE_ID, PSID, messenger_text
 from tests.support.payloads import PHONE_NUMBER_ID, whatsapp_button
 
-WEEKDAYS = {day: ["08:00-12:00", "13:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer api-token"}
 CHANNELS = [
     {"kind": "whatsapp", "phone_number_id": PHONE_NUMBER_ID, "access_token": "wa-token"},

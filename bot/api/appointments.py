@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import keys
 from bot.api.auth import TENANT, ServiceSpec, Tenant
 from bot.api.json import e164, fail, iso, json_body, parse_moment, path_id, phone_digits, reply
-from flows.availability import Busy
+from flows.availability import Busy, clashes
 from storage.appointments import (
     STATUSES,
     AppointmentView,
@@ -143,7 +142,7 @@ async def _book(
             await lock_calendar(session, tenant.id)
             start, end = booking.start, booking.end
             rows = await busy_between(session, tenant.id, start - tenant.buffer, end + tenant.buffer)
-            found = clashing([Busy(s, e) for s, e in rows], start, end, tenant.buffer)
+            found = clashes([Busy(s, e) for s, e in rows], start, end, tenant.buffer)
             if found:
                 return None, found
             db_service = await service_id(session, tenant.id, booking.service.key)
@@ -168,12 +167,6 @@ async def _book(
             return await get_appointment(session, tenant.id, appointment_id), []
     except IntegrityError:
         return None, []  # the unique index caught a clash the lock should already have stopped
-
-
-def clashing(busy: Sequence[Busy], start: datetime, end: datetime, buffer: timedelta) -> list[Busy]:
-    """The busy intervals a new [start, end) clashes with, by flows.availability's rule: they clash when
-    [start, end + buffer) and [busy.start, busy.end + buffer) overlap."""
-    return [b for b in busy if b.end > b.start and b.start < end + buffer and start < b.end + buffer]
 
 
 @routes.post("/api/v1/appointments/{id}/cancel")

@@ -17,7 +17,7 @@ from bot.api.auth import TENANT
 from bot.api.json import fail, iso, json_body, path_id, reply
 from bot.channels import recipient_for
 from flows.messages import Reply, Sender
-from storage.staff import Addressee, addressee, queue_staff_message, set_handler
+from storage.staff import Addressee, addressee, queue_message, set_handler
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -65,7 +65,7 @@ async def staff_message(request: web.Request) -> web.Response:
         tag, window_ends_at = _allowed(to, now)
         message = Reply(text=text.strip(), tag=tag)
         recipient = recipient_for(to.channel_kind, Sender(user_id=to.user_id, phone=to.phone))
-        message_id = await queue_staff_message(
+        message_id = await queue_message(
             session,
             tenant.id,
             to,

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.channels import page_events
-from bot.channels.directory import ChannelDirectory, ChannelInfo
+from bot.channels.directory import ChannelDirectory
+from bot.channels.page_events import endpoint, recipient, sent_message_id
 from bot.channels.parsing import Parsed
 from bot.channels.text_limits import split_text
-from flows.messages import ChannelKind, EchoMessage, InboundMessage, Reply, Sender, StatusUpdate
+from flows.messages import ChannelKind, EchoMessage, InboundMessage, Reply, StatusUpdate
+
+# The same on both Page-style channels; part of this adapter's interface.
+__all__ = ["endpoint", "parse", "provider_key", "recipient", "render", "sent_message_id"]
 
 OBJECT = "page"
 KIND = ChannelKind.MESSENGER
@@ -26,18 +30,6 @@ def parse(body: dict[str, Any], directory: ChannelDirectory) -> Parsed:
 
 def provider_key(item: InboundMessage | StatusUpdate | EchoMessage) -> str:
     return page_events.provider_key(item, PREFIX)
-
-
-def endpoint(graph_api_url: str, version: str, channel: ChannelInfo) -> str:
-    return page_events.endpoint(graph_api_url, version, channel)
-
-
-def recipient(sender: Sender) -> str:
-    return page_events.recipient(sender)
-
-
-def sent_message_id(response: dict[str, Any]) -> str | None:
-    return page_events.sent_message_id(response)
 
 
 def render(reply: Reply, to: str, *, tag: str | None = None) -> list[dict[str, Any]]:
