@@ -630,6 +630,21 @@ class FakeGraphClient:
         return http_get_json(f"{self.base}/at?n={n}")["t"]
 
 
+BATCH_SERIES = ("jola_dispatch_batch_events", "jola_send_batch_rows")
+
+
+def batch_figures(port: int) -> dict[str, float]:
+    """The sums and counts of Jola's batch-size histograms, read from its /metrics."""
+    with _opener.open(f"http://{HOST}:{port}/metrics", timeout=5.0) as response:
+        text = response.read().decode()
+    figures: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.endswith(("_sum", "_count")) and name.rsplit("_", 1)[0] in BATCH_SERIES:
+            figures[name] = float(value)
+    return figures
+
+
 def wait_for_replies(
     graph: FakeGraphClient, base: int, expected: int, timeout: float, stall: float
 ) -> tuple[int, float | None, bool]:
@@ -741,6 +756,7 @@ def run_target(
             )
         print(f"  {label:<26} running {spec['duration']:g}s ...", end="", flush=True)
         base = graph.count() if graph else 0
+        batches_before = batch_figures(server.port) if graph else {}
         spec["watch_pids"] = {"server": server.pid} | (
             {"fake_graph": graph_server.pid} if graph_server else {}
         )
@@ -778,9 +794,19 @@ def run_target(
                     last - summary["first_send"], 1e-9
                 )
                 summary["drain_s"] = max(0.0, last - summary["last_ack"])
+            after = batch_figures(server.port)
+            for series, key in zip(BATCH_SERIES, ("dispatch_batch_mean", "send_batch_mean"), strict=True):
+                n = after.get(f"{series}_count", 0) - batches_before.get(f"{series}_count", 0)
+                total = after.get(f"{series}_sum", 0) - batches_before.get(f"{series}_sum", 0)
+                summary[key] = total / n if n else None
             line += f"; replies {replies}/{summary['acked']}"
             if "replies_per_s" in summary:
                 line += f", {summary['replies_per_s']:.0f}/s end to end"
+            if summary.get("dispatch_batch_mean") and summary.get("send_batch_mean"):
+                line += (
+                    f" (batches: {summary['dispatch_batch_mean']:.1f} events per dispatch, "
+                    f"{summary['send_batch_mean']:.1f} rows per send pass)"
+                )
             if not complete:
                 line += " (INCOMPLETE: drain or stall timeout; see the Jola log summary)"
             elif replies > summary["acked"]:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # A batch holds the write lock (on SQLite, the only one, which acks wait for too): aim for batches of
 # about this long, sized from the measured cost of an event.
-BATCH_SECONDS = 0.02
+BATCH_SECONDS = 0.1
 MIN_BATCH = 8  # fewer, and the per-batch statements cost more than the wait they save
 
 
@@ -170,6 +170,7 @@ class Dispatcher:
         for event in done:
             self._metrics.dispatch_latency.observe(max((now - event.received_at).total_seconds(), 0.0))
         self._metrics.dispatched.labels("handled").inc(len(done))
+        self._metrics.dispatch_batch.observe(len(events))
         if done:
             self._on_handled()
         return len(events) + len(marks.skipped) if (done or marks.failures or marks.skipped) else 0

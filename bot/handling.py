@@ -5,6 +5,7 @@ conversations saved in one."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,6 +99,8 @@ class Handler:
         records = await load_conversations(session, list({_key(m) for m in messages}))
         out = _Outgoing()
         for message in messages:
+            # A turn may run without awaiting anything real; let waiting webhook acks in between turns.
+            await asyncio.sleep(0)
             profile = self.profiles.get(message.business_id)
             if self.directory.get(message.channel_id) is None or profile is None:
                 raise UnknownTenant(f"channel {message.channel_id}")

@@ -11,6 +11,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -37,6 +38,15 @@ class Metrics:
             "Time from storing a delivery to handling it",
             buckets=LATENCY_BUCKETS,
             registry=r,
+        )
+        self.dispatch_batch = Histogram(
+            "jola_dispatch_batch_events",
+            "Inbox events handled per dispatch transaction",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.send_batch = Histogram(
+            "jola_send_batch_rows", "Outbox rows claimed per sender pass", buckets=BATCH_BUCKETS, registry=r
         )
         self.replies = Counter(
             "jola_replies_sent", "Outbound messages accepted by the platform", ["channel"], registry=r

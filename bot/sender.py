@@ -158,6 +158,7 @@ class Sender:
             )
         if not rows:
             return 0
+        self._metrics.send_batch.observe(len(rows))
         conversations: dict[int, list[Claimed]] = {}
         for row in rows:
             conversations.setdefault(row.conversation_id, []).append(row)

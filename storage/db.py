@@ -13,6 +13,12 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import sqlite_loop
+
+# How long a statement waits for another process's SQLite write lock (on aiosqlite's thread, never the
+# loop's: see storage/sqlite_loop.py).
+BUSY_TIMEOUT_SECONDS = 30
+
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or opened; raised at the boundary with a readable message."""
@@ -38,7 +44,8 @@ class Database:
             database = self.url.database or ""
             if database and database != ":memory:":
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_SECONDS}
+            kwargs["module"] = sqlite_loop.dbapi()
         elif schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         if not self.is_sqlite:
@@ -182,7 +189,6 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

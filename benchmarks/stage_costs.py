@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""CPU cost per delivery of each stage of Jola's path, measured one stage at a time in one process:
+
+    .venv/bin/python benchmarks/stage_costs.py --deliveries 3000 [--profile FILE.pstats]
+
+1. **ack**: signed WhatsApp "hello" deliveries POSTed to Jola's webhook (the workers are held back, so
+   only the ack path runs); the load generator runs in a child process, and the server's own CPU is what
+   is counted;
+2. **dispatch**: the dispatcher drains them (flows, messages, outbox rows), nothing else running;
+3. **send**: the sender drains the outbox to the fake Graph API (a child process).
+
+Each stage's figure is the server process's CPU seconds (all threads, so SQLite's worker thread counts)
+divided by the deliveries. webhook_load.py measures the whole under load; this says where it goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import webhook_load as wl
+
+
+def post_all(port: int, n: int, conversations: int) -> None:
+    """In a child process: POST n signed deliveries, 64 at a time."""
+    code = f"""
+import asyncio, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+import aiohttp, webhook_load as wl
+async def main():
+    templates = [wl.delivery_template(c) for c in range({conversations})]
+    sem = asyncio.Semaphore(64)
+    async with aiohttp.ClientSession() as s:
+        async def one(i):
+            body = templates[i % {conversations}].replace(b"@@WAMID@@", b"wamid.STAGE%d" % i).replace(
+                b"@@TS@@", b"%d" % int(time.time()))
+            async with sem:
+                async with s.post("http://127.0.0.1:{port}/webhook", data=body,
+                    headers={{"X-Hub-Signature-256": wl.sign(body, wl.APP_SECRET),
+                             "Content-Type": "application/json"}}) as r:
+                    assert r.status == 200, r.status
+                    await r.read()
+        await asyncio.gather(*(one(i) for i in range({n})))
+asyncio.run(main())
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+async def run(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from bot import keys
+    from bot.app import create_app
+    from bot.config import load_config
+
+    tmp = Path(tempfile.mkdtemp(prefix="jola-stages-"))
+    fake = wl.ServerProcess(
+        "fake-graph",
+        [sys.executable, wl.__file__, "--role", "fake-graph"],
+        r"LISTENING (\d+)",
+        tmp / "graph.log",
+        wl.clean_env(),
+    ).start()
+    try:
+        config_path = tmp / "jola.toml"
+        ns = argparse.Namespace(sqlite_synchronous=None, log_level=args.log_level)
+        wl.jola_config(config_path, tmp / "jola.db", fake.port, ns)
+        config = load_config(config_path)
+        app = create_app(config, workers=False)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        pipeline = app[keys.PIPELINE]
+        profile = cProfile.Profile() if args.profile else None
+
+        async def measure(name: str, work) -> None:  # type: ignore[no-untyped-def]
+            start_cpu, start = cpu(), time.perf_counter()
+            if profile and name in args.stages:
+                profile.enable()
+            await work()
+            if profile:
+                profile.disable()
+            used, wall = cpu() - start_cpu, time.perf_counter() - start
+            print(
+                f"{name:9} {used / args.deliveries * 1e6:8.0f} µs CPU per delivery"
+                f"  ({used:.2f} s CPU, {wall:.2f} s wall)"
+            )
+
+        # warm-up: one small round through every stage, so caches and connections exist
+        await asyncio.to_thread(post_all, port, 200, args.conversations)
+        pipeline.dispatcher.start()
+        pipeline.sender.start()
+        await pipeline.settle()
+        await pipeline.dispatcher.stop()
+        await pipeline.sender.stop()
+
+        async def ack() -> None:
+            await asyncio.to_thread(post_all, port, args.deliveries, args.conversations)
+
+        await measure("ack", ack)
+
+        from bot.dispatch import Dispatcher
+        from bot.sender import Sender
+
+        d = pipeline.dispatcher
+        fresh_d = Dispatcher(
+            d._db,
+            d._handler,
+            d._clock,
+            d._metrics,
+            batch_size=d._batch_size,
+            poll_seconds=d._poll,
+            max_attempts=d._max_attempts,
+            workers=d._workers,
+            on_handled=lambda: None,
+        )
+
+        async def dispatch() -> None:
+            while await fresh_d.run_once():
+                pass
+
+        await measure("dispatch", dispatch)
+        s = pipeline.sender
+        fresh_s = Sender(
+            s._db,
+            s._directory,
+            s._transports,
+            s._clock,
+            s._metrics,
+            concurrency=s._concurrency,
+            batch_size=s._batch_size,
+            poll_seconds=s._poll,
+            max_attempts=s._max_attempts,
+            retry_base=s._retry_base,
+            retry_max=s._retry_max,
+            timeout=10.0,
+        )
+
+        async def send() -> None:
+            fresh_s.start()
+            await fresh_s.wait_idle()
+            await fresh_s.stop()
+
+        await measure("send", send)
+        count = wl.http_get_json(f"http://127.0.0.1:{fake.port}/count")["count"]
+        print(f"fake Graph API got {count} replies ({args.deliveries + 200} expected)")
+        if profile:
+            profile.dump_stats(args.profile)
+            print(f"profile of {', '.join(args.stages)}: {args.profile}")
+        await runner.cleanup()
+    finally:
+        fake.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=3000)
+    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--profile", metavar="FILE")
+    parser.add_argument("--stages", nargs="*", default=["dispatch", "send"])
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.run(run(args))
+    except ImportError:
+        asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
