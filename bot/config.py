@@ -100,7 +100,7 @@ class MetaConfig(_Section):
 
 
 class DispatchConfig(_Section):
-    batch_size: int = Field(50, ge=1, le=1000)
+    batch_size: int = Field(100, ge=1, le=1000)
     poll_seconds: float = Field(1.0, gt=0)
     workers: int = Field(0, ge=0, le=64, description="0: 1 on SQLite, 4 on PostgreSQL")
     max_attempts: int = Field(3, ge=1)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from storage import json_codec
 
 
 class SendError(Exception):
@@ -110,17 +111,20 @@ class GraphClient:
 
     async def post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
         url = f"{self.base_url}/{self.version}/{path.lstrip('/')}"
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         try:
             async with self.session.post(
-                url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout)
+                url,
+                data=json_codec.dumps_bytes(body),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as response:
                 raw = await response.read()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
             raise TransientSendError(f"network: {type(err).__name__}") from err
         try:
-            parsed = json.loads(raw) if raw else {}
+            parsed = json_codec.loads(raw) if raw else {}
         except ValueError:
             parsed = {}
         if status >= 400 or (isinstance(parsed, dict) and "error" in parsed):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -87,6 +88,7 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._held_back: set[int] = set()  # conversations with replies waiting for one of ours in flight
         self._outcomes: asyncio.Queue[tuple[list[Outcome], asyncio.Future[None]]] = asyncio.Queue()
         self._stopping = False
 
@@ -155,6 +157,7 @@ class Sender:
                 now=self._clock.now(),
                 limit=self._batch_size,
                 lease=self._lease,
+                in_flight=self._held_back,
             )
         if not rows:
             return 0
@@ -162,10 +165,10 @@ class Sender:
         conversations: dict[int, list[Claimed]] = {}
         for row in rows:
             conversations.setdefault(row.conversation_id, []).append(row)
-        for batch in conversations.values():
+        for conversation_id, batch in conversations.items():
             task = asyncio.create_task(self._conversation(batch))
             self._sending.add(task)
-            task.add_done_callback(self._finished)
+            task.add_done_callback(functools.partial(self._finished, conversation_id))
         self._metrics.sends_in_flight.set(len(self._sending))
         return len(rows)
 
@@ -188,9 +191,14 @@ class Sender:
         self._outcomes.put_nowait((outcomes, recorded))
         await recorded
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, conversation_id: int, task: asyncio.Task[None]) -> None:
+        full = len(self._sending) >= self._concurrency
         self._sending.discard(task)
-        self._wake.set()  # its conversation may have more to send, and a slot is free again
+        # Another pass only when it can find something: replies of this conversation held back behind the
+        # one just sent, or work left over when every slot was taken. New replies wake the sender anyway.
+        if full or conversation_id in self._held_back:
+            self._held_back.discard(conversation_id)
+            self._wake.set()
 
     async def _record_outcomes(self) -> None:
         """Group commit for outcomes: all that finished since the last write goes in one transaction."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 
@@ -14,6 +13,7 @@ from bot.channels import BY_OBJECT
 from bot.inbox import StoreFailed
 from bot.signature import verify
 from flows.messages import EchoMessage, StatusUpdate
+from storage import json_codec
 from storage.inbox import NewEvent
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("event=webhook.rejected reason=bad_signature bytes=%d", len(raw))
         raise web.HTTPForbidden(text="signature mismatch")
     try:
-        body = json.loads(raw)
+        body = json_codec.loads(raw)
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):

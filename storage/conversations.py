@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Client, ClientIdentity, Conversation, Message
@@ -280,9 +280,19 @@ async def save_conversations(session: AsyncSession, records: list[ConversationRe
 
 
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert message rows in one statement; returns their ids in the rows' order."""
+    """Insert message rows in one statement; returns their ids in the rows' order. Call it inside
+    `Database.write()`."""
     if not rows:
         return []
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite cannot return the ids of a multi-row insert in the rows' order, so SQLAlchemy would fall
+        # back to one INSERT per row. The write transaction holds the database's write lock (BEGIN
+        # IMMEDIATE): nobody else takes an id until it ends, so the rows are numbered here, as SQLite
+        # itself would (the highest id plus one).
+        highest = (await session.execute(select(func.max(MESSAGES.c.id)))).scalar() or 0
+        ids = list(range(highest + 1, highest + 1 + len(rows)))
+        await session.execute(insert(MESSAGES), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
     result = await session.execute(
         insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True), rows
     )

@@ -13,7 +13,7 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import sqlite_loop
+from storage import json_codec, sqlite_loop
 
 # How long a statement waits for another process's SQLite write lock (on aiosqlite's thread, never the
 # loop's: see storage/sqlite_loop.py).
@@ -50,7 +50,9 @@ class Database:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, json_serializer=json_codec.dumps, json_deserializer=json_codec.loads, **kwargs
+        )
         if self.is_sqlite:
             _configure_sqlite(self.engine, synchronous)
         self._writer_engine = self.engine.execution_options(jola_write=True)

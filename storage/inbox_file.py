@@ -7,12 +7,13 @@ Everything else (reading, marking done, housekeeping) still goes through SQLAlch
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from storage import json_codec
 
 _INSERT = (
     "INSERT INTO inbound_events (provider_key, business_id, channel_id, conversation_key, kind, payload, "
@@ -21,12 +22,51 @@ _INSERT = (
 )
 
 
+_PENDING = (
+    "SELECT id, conversation_key, kind, payload, attempts, received_at, provider_key FROM inbound_events "
+    "WHERE state = 'pending' AND channel_id IN ({channels}) AND (available_at IS NULL OR available_at <= ?) "
+    "{conversations}ORDER BY id LIMIT ?"
+)
+
+
 class InboxFile:
     def __init__(self, path: Path, synchronous: str) -> None:
         self._path = path
         self._synchronous = synchronous
         self._connection: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+
+    def pending(
+        self, channel_ids: list[int], keys: list[str] | None, limit: int, now: datetime
+    ) -> list[tuple[Any, ...]]:
+        """Due events, oldest first: (id, conversation_key, kind, payload, attempts, received_at,
+        provider_key). Read on the caller's thread (the event loop's) from a connection of its own: a read
+        in WAL mode takes microseconds and waits for no writer. Raises sqlite3.OperationalError on the rare
+        SQLITE_BUSY (the WAL being recovered); the caller then reads through SQLAlchemy instead."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=0
+            )
+        if not channel_ids or keys == []:
+            return []
+        sql = _PENDING.format(
+            channels=", ".join("?" * len(channel_ids)),
+            conversations=f"AND conversation_key IN ({', '.join('?' * len(keys))}) " if keys else "",
+        )
+        rows = self._reader.execute(sql, (*channel_ids, _stamp(now), *(keys or ()), limit)).fetchall()
+        return [
+            (
+                row_id,
+                key,
+                kind,
+                json_codec.loads(payload) if payload else {},
+                attempts,
+                datetime.fromisoformat(received).replace(tzinfo=UTC),
+                provider_key,
+            )
+            for row_id, key, kind, payload, attempts, received, provider_key in rows
+        ]
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -51,7 +91,8 @@ class InboxFile:
                 stored = set()
                 for key, business, channel, conversation, kind, payload in rows:
                     cursor = connection.execute(
-                        _INSERT, (key, business, channel, conversation, kind, json.dumps(payload), received)
+                        _INSERT,
+                        (key, business, channel, conversation, kind, json_codec.dumps(payload), received),
                     )
                     found = cursor.fetchone()
                     if found:
@@ -106,6 +147,9 @@ class InboxFile:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
 
 def _stamp(moment: datetime) -> str:

@@ -42,11 +42,38 @@ async def claim(
     now: datetime,
     limit: int,
     lease: timedelta,
+    in_flight: set[int] | None = None,
 ) -> list[Claimed]:
     """Claim due rows, per conversation in order: a conversation whose oldest open row is not due, or is
-    being sent by someone else, waits, so its replies never overtake each other."""
+    being sent by someone else, waits, so its replies never overtake each other. The conversations that
+    wait for a send in flight are added to `in_flight`."""
     o = OUTBOX.c
-    query = (
+    # The scan reads only what the choice needs; payloads are read for the chosen rows alone.
+    scan = (
+        select(o.id, o.conversation_id, o.state, o.next_attempt_at, o.claimed_until)
+        .where(o.state.in_(("pending", "sending")), o.channel_id.in_(channel_ids))
+        .order_by(o.id)
+        .limit(limit * 4)
+    )
+    if not db.is_sqlite:
+        scan = scan.with_for_update(skip_locked=True)
+    blocked: set[int] = set()
+    ids: list[int] = []
+    for row_id, conversation_id, state, next_attempt_at, claimed_until in (await session.execute(scan)).all():
+        if conversation_id in blocked:
+            continue
+        busy = state == "sending" and claimed_until is not None and claimed_until > now
+        if busy or next_attempt_at > now:
+            blocked.add(conversation_id)
+            if busy and in_flight is not None:
+                in_flight.add(conversation_id)
+            continue
+        ids.append(row_id)
+        if len(ids) >= limit:
+            break
+    if not ids:
+        return []
+    rows = await session.execute(
         select(
             o.id,
             o.conversation_id,
@@ -56,36 +83,14 @@ async def claim(
             o.payload,
             o.attempts,
             o.window_ends_at,
-            o.state,
-            o.next_attempt_at,
-            o.claimed_until,
         )
-        .where(o.state.in_(("pending", "sending")), o.channel_id.in_(channel_ids))
+        .where(o.id.in_(ids))
         .order_by(o.id)
-        .limit(limit * 4)
     )
-    if not db.is_sqlite:
-        query = query.with_for_update(skip_locked=True)
-    blocked: set[int] = set()
-    chosen: list[Claimed] = []
-    for row in (await session.execute(query)).all():
-        *claimed, state, next_attempt_at, claimed_until = row
-        conversation_id = row.conversation_id
-        if conversation_id in blocked:
-            continue
-        busy = state == "sending" and claimed_until is not None and claimed_until > now
-        if busy or next_attempt_at > now:
-            blocked.add(conversation_id)
-            continue
-        chosen.append(Claimed(*claimed))
-        if len(chosen) >= limit:
-            break
-    if chosen:
-        await session.execute(
-            update(OUTBOX)
-            .where(o.id.in_([c.id for c in chosen]))
-            .values(state="sending", claimed_until=now + lease)
-        )
+    chosen = [Claimed(*row) for row in rows]
+    await session.execute(
+        update(OUTBOX).where(o.id.in_(ids)).values(state="sending", claimed_until=now + lease)
+    )
     return chosen
 
 

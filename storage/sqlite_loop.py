@@ -25,6 +25,7 @@ import aiosqlite
 import aiosqlite.core
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 
+# Calls on the sqlite3 connection itself that may wait (fsync) or end it. A cursor's close stays inline.
 THREAD_ONLY = frozenset({"commit", "close", "backup", "iterdump"})
 
 
@@ -37,7 +38,9 @@ class LoopConnection(aiosqlite.core.Connection):
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if getattr(fn, "__name__", "") in THREAD_ONLY:
+        if getattr(fn, "__name__", "") in THREAD_ONLY and isinstance(
+            getattr(fn, "__self__", None), sqlite3.Connection
+        ):
             return await super()._execute(fn, *args, **kwargs)
         try:
             return fn(*args, **kwargs)
