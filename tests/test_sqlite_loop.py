@@ -79,4 +79,3 @@ async def test_errors_are_the_drivers_own(tmp_path: Path) -> None:
             assert (await session.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await db.dispose()
-
