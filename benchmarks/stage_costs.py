@@ -84,9 +84,11 @@ async def run(args: argparse.Namespace) -> None:
         config_path = tmp / "jola.toml"
         ns = argparse.Namespace(sqlite_synchronous=None, log_level=args.log_level)
         wl.jola_config(config_path, tmp / "jola.db", fake.port, ns)
-        if args.dispatch_batch:
-            with config_path.open("a") as f:
+        with config_path.open("a") as f:
+            if args.dispatch_batch:
                 f.write(f"\n[dispatch]\nbatch_size = {args.dispatch_batch}\n")
+            if args.send_batch:
+                f.write(f"\n[sender]\nbatch_size = {args.send_batch}\n")
         config = load_config(config_path)
         app = create_app(config, workers=False)
         runner = web.AppRunner(app, access_log=None)
@@ -95,7 +97,7 @@ async def run(args: argparse.Namespace) -> None:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         pipeline = app[keys.PIPELINE]
-        profile = cProfile.Profile() if args.profile else None
+        profile = cProfile.Profile(time.thread_time) if args.profile else None
 
         async def measure(name: str, work) -> None:  # type: ignore[no-untyped-def]
             start_cpu, start, start_sys = cpu(), time.perf_counter(), system_cpu()
@@ -183,6 +185,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--dispatch-batch", type=int, help="dispatch.batch_size (default: Jola's)")
+    parser.add_argument("--send-batch", type=int, help="sender.batch_size (default: Jola's)")
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--stages", nargs="*", default=["dispatch", "send"])
     args = parser.parse_args()

@@ -182,40 +182,64 @@ class ConversationRecord:
         )
 
 
+# The dispatcher's statements, built once: building one costs more than running it on SQLite.
+_c, _cl, _i = CONVERSATIONS.c, CLIENTS.c, IDENTITIES.c
+_LOAD = (
+    select(
+        _c.id,
+        _c.key,
+        _c.business_id,
+        _c.channel_id,
+        _c.client_id,
+        _c.identity_id,
+        _c.flow,
+        _c.state,
+        _c.slots,
+        _c.locale,
+        _c.handled_by,
+        _c.needs_staff,
+        _c.misunderstood,
+        _c.last_client_message_at,
+        _c.last_message_at,
+        _cl.name,
+        _cl.phone.label("client_phone"),
+        _i.user_id,
+        _i.phone,
+        _i.username,
+        _i.display_name,
+    )
+    .select_from(
+        CONVERSATIONS.join(CLIENTS, _cl.id == _c.client_id).join(IDENTITIES, _i.id == _c.identity_id)
+    )
+    .where(_c.key.in_(bindparam("keys", expanding=True)))
+)
+
+_SAVE = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("b_id"))
+    .values(
+        flow=bindparam("b_flow"),
+        state=bindparam("b_state"),
+        slots=bindparam("b_slots"),
+        locale=bindparam("b_locale"),
+        needs_staff=bindparam("b_needs_staff"),
+        handled_by=bindparam("b_handled_by"),
+        misunderstood=bindparam("b_misunderstood"),
+        last_client_message_at=bindparam("b_last_client"),
+        last_message_at=bindparam("b_last"),
+        updated_at=bindparam("b_now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_HIGHEST_MESSAGE = select(func.max(MESSAGES.c.id))
+_INSERT_MESSAGES = insert(MESSAGES)
+
+
 async def load_conversations(session: AsyncSession, keys: list[str]) -> dict[str, ConversationRecord]:
     """Every conversation with one of these keys, with its client's name and identity, in one query."""
     if not keys:
         return {}
-    c, cl, i = CONVERSATIONS.c, CLIENTS.c, IDENTITIES.c
-    result = await session.execute(
-        select(
-            c.id,
-            c.key,
-            c.business_id,
-            c.channel_id,
-            c.client_id,
-            c.identity_id,
-            c.flow,
-            c.state,
-            c.slots,
-            c.locale,
-            c.handled_by,
-            c.needs_staff,
-            c.misunderstood,
-            c.last_client_message_at,
-            c.last_message_at,
-            cl.name,
-            cl.phone.label("client_phone"),
-            i.user_id,
-            i.phone,
-            i.username,
-            i.display_name,
-        )
-        .select_from(
-            CONVERSATIONS.join(CLIENTS, cl.id == c.client_id).join(IDENTITIES, i.id == c.identity_id)
-        )
-        .where(c.key.in_(keys))
-    )
+    result = await session.execute(_LOAD, {"keys": keys})
     records = {}
     for row in result:
         records[row.key] = ConversationRecord(
@@ -245,21 +269,7 @@ async def save_conversations(session: AsyncSession, records: list[ConversationRe
     if not records:
         return
     await session.execute(
-        update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.id == bindparam("b_id"))
-        .values(
-            flow=bindparam("b_flow"),
-            state=bindparam("b_state"),
-            slots=bindparam("b_slots"),
-            locale=bindparam("b_locale"),
-            needs_staff=bindparam("b_needs_staff"),
-            handled_by=bindparam("b_handled_by"),
-            misunderstood=bindparam("b_misunderstood"),
-            last_client_message_at=bindparam("b_last_client"),
-            last_message_at=bindparam("b_last"),
-            updated_at=bindparam("b_now"),
-        )
-        .execution_options(synchronize_session=False),
+        _SAVE,
         [
             {
                 "b_id": r.id,
@@ -289,9 +299,9 @@ async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         # back to one INSERT per row. The write transaction holds the database's write lock (BEGIN
         # IMMEDIATE): nobody else takes an id until it ends, so the rows are numbered here, as SQLite
         # itself would (the highest id plus one).
-        highest = (await session.execute(select(func.max(MESSAGES.c.id)))).scalar() or 0
+        highest = (await session.execute(_HIGHEST_MESSAGE)).scalar() or 0
         ids = list(range(highest + 1, highest + 1 + len(rows)))
-        await session.execute(insert(MESSAGES), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        await session.execute(_INSERT_MESSAGES, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
     result = await session.execute(
         insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True), rows

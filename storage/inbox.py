@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -132,17 +132,21 @@ async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
     return result.rowcount or 0
 
 
+_HANDLED = select(HANDLED.c.provider_key).where(HANDLED.c.provider_key.in_(bindparam("keys", expanding=True)))
+_MARK_HANDLED = insert(HANDLED)
+
+
 async def already_handled(session: AsyncSession, keys: list[str]) -> set[str]:
     """Which of these events the conversation state already holds (handled before a crash)."""
     if not keys:
         return set()
-    result = await session.execute(select(HANDLED.c.provider_key).where(HANDLED.c.provider_key.in_(keys)))
+    result = await session.execute(_HANDLED, {"keys": keys})
     return {row[0] for row in result}
 
 
 async def mark_handled(session: AsyncSession, keys: list[str], now: datetime) -> None:
     if keys:
-        await session.execute(insert(HANDLED), [{"provider_key": k, "handled_at": now} for k in keys])
+        await session.execute(_MARK_HANDLED, [{"provider_key": k, "handled_at": now} for k in keys])
 
 
 async def forget_handled_before(session: AsyncSession, cutoff: datetime) -> int:

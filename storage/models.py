@@ -255,11 +255,16 @@ class Outbox(Base):
     """Replies waiting to be sent; drained by the sender, claimed per conversation in order."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state", "state", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_state", "state", "id"),
+        # The sender's questions are "open rows of these channels": an index on the channel alone made
+        # SQLite read every row ever sent on it (they are kept a day) to find the few open ones.
+        Index("ix_outbox_channel_state", "channel_id", "state", "id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(160))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

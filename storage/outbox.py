@@ -28,10 +28,66 @@ class Claimed:
     window_ends_at: datetime | None = None
 
 
+# The sender's statements, built once: building a statement costs more than running it on SQLite.
+_o, _m = OUTBOX.c, MESSAGES.c
+# The scan reads only what the choice needs; payloads are read for the chosen rows alone.
+_SCAN = (
+    select(_o.id, _o.conversation_id, _o.state, _o.next_attempt_at, _o.claimed_until)
+    .where(_o.state.in_(("pending", "sending")), _o.channel_id.in_(bindparam("channels", expanding=True)))
+    .order_by(_o.id)
+    .limit(bindparam("limit"))
+)
+_SCAN_LOCKING = _SCAN.with_for_update(skip_locked=True)
+_CHOSEN = (
+    select(
+        _o.id,
+        _o.conversation_id,
+        _o.channel_id,
+        _o.message_id,
+        _o.recipient,
+        _o.payload,
+        _o.attempts,
+        _o.window_ends_at,
+    )
+    .where(_o.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_o.id)
+)
+_TAKE = (
+    update(OUTBOX)
+    .where(_o.id.in_(bindparam("ids", expanding=True)))
+    .values(state="sending", claimed_until=bindparam("until"))
+)
+_RELEASE = update(OUTBOX).where(_o.id == bindparam("b_id")).values(state="pending", claimed_until=None)
+_SENT = (
+    update(OUTBOX)
+    .where(_o.id == bindparam("b_id"))
+    .values(
+        state="sent",
+        sent_at=bindparam("b_now"),
+        attempts=_o.attempts + 1,
+        claimed_until=None,
+        last_error=None,
+    )
+)
+_MESSAGE_SENT = (
+    update(MESSAGES)
+    .where(_m.id == bindparam("b_id"), _m.status == "queued")
+    .values(
+        status="sent",
+        status_at=bindparam("b_now"),
+        platform_message_id=func.coalesce(bindparam("b_platform_id"), _m.platform_message_id),
+    )
+)
+_ENQUEUE = insert(OUTBOX)
+_DUE = select(func.min(_o.next_attempt_at)).where(
+    _o.state == "pending", _o.channel_id.in_(bindparam("channels", expanding=True))
+)
+
+
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Outbox rows written in the same transaction as the state change that caused them."""
     if rows:
-        await session.execute(insert(OUTBOX), rows)
+        await session.execute(_ENQUEUE, rows)
 
 
 async def claim(
@@ -47,19 +103,11 @@ async def claim(
     """Claim due rows, per conversation in order: a conversation whose oldest open row is not due, or is
     being sent by someone else, waits, so its replies never overtake each other. The conversations that
     wait for a send in flight are added to `in_flight`."""
-    o = OUTBOX.c
-    # The scan reads only what the choice needs; payloads are read for the chosen rows alone.
-    scan = (
-        select(o.id, o.conversation_id, o.state, o.next_attempt_at, o.claimed_until)
-        .where(o.state.in_(("pending", "sending")), o.channel_id.in_(channel_ids))
-        .order_by(o.id)
-        .limit(limit * 4)
-    )
-    if not db.is_sqlite:
-        scan = scan.with_for_update(skip_locked=True)
+    scan = _SCAN if db.is_sqlite else _SCAN_LOCKING
     blocked: set[int] = set()
     ids: list[int] = []
-    for row_id, conversation_id, state, next_attempt_at, claimed_until in (await session.execute(scan)).all():
+    found = await session.execute(scan, {"channels": channel_ids, "limit": limit * 4})
+    for row_id, conversation_id, state, next_attempt_at, claimed_until in found.all():
         if conversation_id in blocked:
             continue
         busy = state == "sending" and claimed_until is not None and claimed_until > now
@@ -73,24 +121,8 @@ async def claim(
             break
     if not ids:
         return []
-    rows = await session.execute(
-        select(
-            o.id,
-            o.conversation_id,
-            o.channel_id,
-            o.message_id,
-            o.recipient,
-            o.payload,
-            o.attempts,
-            o.window_ends_at,
-        )
-        .where(o.id.in_(ids))
-        .order_by(o.id)
-    )
-    chosen = [Claimed(*row) for row in rows]
-    await session.execute(
-        update(OUTBOX).where(o.id.in_(ids)).values(state="sending", claimed_until=now + lease)
-    )
+    chosen = [Claimed(*row) for row in await session.execute(_CHOSEN, {"ids": ids})]
+    await session.execute(_TAKE, {"ids": ids, "until": now + lease})
     return chosen
 
 
@@ -116,28 +148,17 @@ async def record(session: AsyncSession, outcomes: list[Outcome], now: datetime) 
     retry = [x for x in outcomes if not x.sent and not x.released and x.retry_at is not None]
     failed = [x for x in outcomes if not x.sent and not x.released and x.retry_at is None]
     if released:
-        await session.execute(
-            update(OUTBOX).where(o.id == bindparam("b_id")).values(state="pending", claimed_until=None),
-            released,
-        )
+        await session.execute(_RELEASE, released)
     if sent:
-        await session.execute(
-            update(OUTBOX)
-            .where(o.id == bindparam("b_id"))
-            .values(state="sent", sent_at=now, attempts=o.attempts + 1, claimed_until=None, last_error=None),
-            [{"b_id": x.row_id} for x in sent],
-        )
+        await session.execute(_SENT, [{"b_id": x.row_id, "b_now": now} for x in sent])
         with_message = [x for x in sent if x.message_id is not None]
         if with_message:
             await session.execute(
-                update(MESSAGES)
-                .where(m.id == bindparam("b_id"), m.status == "queued")
-                .values(
-                    status="sent",
-                    status_at=now,
-                    platform_message_id=func.coalesce(bindparam("b_platform_id"), m.platform_message_id),
-                ),
-                [{"b_id": x.message_id, "b_platform_id": x.platform_message_id} for x in with_message],
+                _MESSAGE_SENT,
+                [
+                    {"b_id": x.message_id, "b_platform_id": x.platform_message_id, "b_now": now}
+                    for x in with_message
+                ],
             )
     if retry:
         await session.execute(
@@ -181,12 +202,7 @@ async def record(session: AsyncSession, outcomes: list[Outcome], now: datetime) 
 
 async def has_due_work(session: AsyncSession, channel_ids: list[int], now: datetime) -> datetime | None:
     """When the next pending row falls due (None: nothing pending)."""
-    result = await session.execute(
-        select(func.min(OUTBOX.c.next_attempt_at)).where(
-            OUTBOX.c.state == "pending", OUTBOX.c.channel_id.in_(channel_ids)
-        )
-    )
-    return result.scalar()
+    return (await session.execute(_DUE, {"channels": channel_ids})).scalar()
 
 
 async def expired_leases(session: AsyncSession, now: datetime) -> int:
