@@ -71,7 +71,9 @@ async def run(args: argparse.Namespace) -> None:
     from bot import keys
     from bot.app import create_app
     from bot.config import load_config
+    from bot.logs import setup_logging
 
+    setup_logging(args.log_level)  # as `jola serve` does: its log lines are part of the cost
     tmp = Path(tempfile.mkdtemp(prefix="jola-stages-"))
     fake = wl.ServerProcess(
         "fake-graph",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ack_pressure import AckPressure
 from bot.clock import Clock
 from bot.handling import Handler
 from bot.metrics import Metrics
@@ -52,6 +53,7 @@ class Dispatcher:
         max_attempts: int,
         workers: int,
         on_handled: Callable[[], None],
+        pressure: AckPressure | None = None,
     ) -> None:
         self._db = db
         self._handler = handler
@@ -62,6 +64,7 @@ class Dispatcher:
         self._max_attempts = max_attempts
         self._workers = workers
         self._on_handled = on_handled
+        self._pressure = pressure or AckPressure()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -103,8 +106,11 @@ class Dispatcher:
             self._active += 1
             try:
                 self._wake.clear()
-                while not self._stopping and await self.run_once():
-                    pass
+                while not self._stopping:
+                    started = time.perf_counter()
+                    if not await self.run_once():
+                        break
+                    await self._pressure.pace(time.perf_counter() - started)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # a database hiccup: log it, back off to the poll, try again

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from bot.ack_pressure import AckPressure
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
 from bot.config import Config
@@ -43,6 +44,7 @@ class Pipeline:
         self.db = db
         self.clock = clock
         self.handler = Handler(directory, profiles, clock, app_id=config.meta.app_id or None)
+        self.pressure = AckPressure()
         workers = config.dispatch.workers or (1 if db.is_sqlite else 4)
         self.sender = Sender(
             db,
@@ -68,6 +70,7 @@ class Pipeline:
             max_attempts=config.dispatch.max_attempts,
             workers=workers,
             on_handled=self.sender.wake,
+            pressure=self.pressure,
         )
         self.inbox = InboxWriter(db, clock, on_stored=self.dispatcher.wake)
         self._housekeeping: asyncio.Task[None] | None = None

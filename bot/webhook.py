@@ -39,6 +39,11 @@ async def handshake(request: web.Request) -> web.Response:
 
 @routes.post("/webhook")
 async def receive(request: web.Request) -> web.Response:
+    with request.app[keys.PIPELINE].pressure.delivery():
+        return await _receive(request)
+
+
+async def _receive(request: web.Request) -> web.Response:
     started = time.perf_counter()
     app = request.app
     metrics = app[keys.METRICS]
