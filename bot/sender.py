@@ -8,7 +8,7 @@ import functools
 import logging
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.channels import adapter_for
@@ -19,7 +19,15 @@ from bot.metrics import Metrics
 from bot.tasks import stop_tasks
 from flows.messages import Reply
 from storage.db import Database
-from storage.outbox import Claimed, Outcome, claim, expired_leases, has_due_work, record
+from storage.outbox import (
+    Claimed,
+    ClaimNotes,
+    Outcome,
+    claim,
+    expired_leases,
+    has_due_work,
+    record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +97,8 @@ class Sender:
         self._recorder: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._held_back: set[int] = set()  # conversations with replies waiting for one of ours in flight
+        self._last_scan: ClaimNotes | None = None
+        self._in_pass = False  # the loop is claiming or deciding: only it may call the sender idle
         self._outcomes: asyncio.Queue[tuple[list[Outcome], asyncio.Future[None]]] = asyncio.Queue()
         self._stopping = False
 
@@ -124,31 +134,44 @@ class Sender:
             log.warning("event=sender.recovered_leases rows=%d", recovered)
         while not self._stopping:
             timeout = self._poll
+            self._in_pass = True
             try:
-                while not self._stopping and await self.run_once():
+                # Another pass at once only when this one took a full batch: what it left was blocked.
+                while not self._stopping and await self.run_once() >= self._batch_size:
                     pass
                 if not self._sending:
-                    async with self._db.read() as session:
-                        due = await has_due_work(session, list(self._transports), self._clock.now())
+                    due = await self._next_due()
                     if due is None:
-                        self._idle.set()
+                        if not self._wake.is_set():  # woken during the pass: there is more to look at
+                            self._idle.set()
                     else:
                         timeout = min(self._poll, max((due - self._clock.now()).total_seconds(), 0.001))
             except asyncio.CancelledError:
                 raise
             except Exception as err:
                 log.error("event=sender.pass_failed error=%s", type(err).__name__)
+            finally:
+                self._in_pass = False
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()
 
+    async def _next_due(self) -> datetime | None:
+        """When the next retry falls due, from the last scan when it saw every open row."""
+        scan = self._last_scan
+        if scan is not None and scan.complete and not scan.held_back:
+            return scan.next_due
+        async with self._db.read() as session:
+            return await has_due_work(session, list(self._transports), self._clock.now())
+
     async def run_once(self) -> int:
         """Claim what is due and start sending it; returns how many rows it claimed."""
         free = self._concurrency - len(self._sending)
         if not self._transports or free <= 0:
             return 0
+        notes = ClaimNotes()
         async with self._db.write() as session:
             rows = await claim(
                 self._db,
@@ -157,8 +180,10 @@ class Sender:
                 now=self._clock.now(),
                 limit=self._batch_size,
                 lease=self._lease,
-                in_flight=self._held_back,
+                notes=notes,
             )
+        self._held_back |= notes.held_back
+        self._last_scan = notes
         if not rows:
             return 0
         self._metrics.send_batch.observe(len(rows))
@@ -199,6 +224,12 @@ class Sender:
         if full or conversation_id in self._held_back:
             self._held_back.discard(conversation_id)
             self._wake.set()
+        elif not self._sending and not self._wake.is_set() and not self._in_pass:
+            scan = self._last_scan
+            if scan is not None and scan.complete and not scan.held_back and scan.next_due is None:
+                self._idle.set()  # the last scan saw nothing else open, and nobody has woken us since
+            else:
+                self._wake.set()  # let the loop work out when the next retry is due
 
     async def _record_outcomes(self) -> None:
         """Group commit for outcomes: all that finished since the last write goes in one transaction."""
@@ -217,6 +248,10 @@ class Sender:
                     if not future.done():
                         future.set_result(None)
                     self._outcomes.task_done()
+            if any(not o.sent for o in outcomes):
+                # A retry is scheduled or a reply released: the last scan no longer tells what is due.
+                self._last_scan = None
+                self._wake.set()
             if self._on_sent and any(o.sent for o in outcomes):
                 self._on_sent()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,32 +98,49 @@ async def claim(
     now: datetime,
     limit: int,
     lease: timedelta,
-    in_flight: set[int] | None = None,
+    notes: ClaimNotes | None = None,
 ) -> list[Claimed]:
     """Claim due rows, per conversation in order: a conversation whose oldest open row is not due, or is
-    being sent by someone else, waits, so its replies never overtake each other. The conversations that
-    wait for a send in flight are added to `in_flight`."""
+    being sent by someone else, waits, so its replies never overtake each other. What the scan saw of the
+    rows left behind goes into `notes`."""
     scan = _SCAN if db.is_sqlite else _SCAN_LOCKING
+    notes = notes if notes is not None else ClaimNotes()
     blocked: set[int] = set()
+    busy_conversations: set[int] = set()
     ids: list[int] = []
-    found = await session.execute(scan, {"channels": channel_ids, "limit": limit * 4})
-    for row_id, conversation_id, state, next_attempt_at, claimed_until in found.all():
+    found = (await session.execute(scan, {"channels": channel_ids, "limit": limit * 4})).all()
+    notes.complete = len(found) < limit * 4
+    for row_id, conversation_id, state, next_attempt_at, claimed_until in found:
         if conversation_id in blocked:
+            if conversation_id in busy_conversations and state == "pending":
+                notes.held_back.add(conversation_id)  # a reply waits behind one in flight
             continue
         busy = state == "sending" and claimed_until is not None and claimed_until > now
         if busy or next_attempt_at > now:
             blocked.add(conversation_id)
-            if busy and in_flight is not None:
-                in_flight.add(conversation_id)
+            if busy:
+                busy_conversations.add(conversation_id)
+            elif notes.next_due is None or next_attempt_at < notes.next_due:
+                notes.next_due = next_attempt_at
             continue
         ids.append(row_id)
         if len(ids) >= limit:
+            notes.complete = False
             break
     if not ids:
         return []
     chosen = [Claimed(*row) for row in await session.execute(_CHOSEN, {"ids": ids})]
     await session.execute(_TAKE, {"ids": ids, "until": now + lease})
     return chosen
+
+
+@dataclass(slots=True)
+class ClaimNotes:
+    """What a claim's scan saw besides the rows it took."""
+
+    held_back: set[int] = field(default_factory=set)  # conversations with a reply behind one in flight
+    next_due: datetime | None = None  # the soonest retry among the rows it saw
+    complete: bool = True  # the scan saw every open row (not cut off by its limit)
 
 
 @dataclass(frozen=True, slots=True)
