@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -35,7 +35,7 @@ _SCAN = (
     select(_o.id, _o.conversation_id, _o.state, _o.next_attempt_at, _o.claimed_until)
     .where(_o.state.in_(("pending", "sending")), _o.channel_id.in_(bindparam("channels", expanding=True)))
     .order_by(_o.id)
-    .limit(bindparam("limit"))
+    .limit(bindparam("limit", type_=Integer))
 )
 _SCAN_LOCKING = _SCAN.with_for_update(skip_locked=True)
 _CHOSEN = (
