@@ -645,6 +645,19 @@ def batch_figures(port: int) -> dict[str, float]:
     return figures
 
 
+def replies_by(graph: FakeGraphClient, base: int, count: int, moment: float) -> int:
+    """How many of the replies after `base` had arrived at `moment` (binary search over /at)."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high + 1) // 2
+        at = graph.time_of(base + middle)
+        if at is not None and at <= moment:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def wait_for_replies(
     graph: FakeGraphClient, base: int, expected: int, timeout: float, stall: float
 ) -> tuple[int, float | None, bool]:
@@ -788,6 +801,12 @@ def run_target(
             )
             summary["replies"] = replies
             summary["replies_complete"] = complete
+            if replies and summary.get("last_ack") and summary.get("first_send"):
+                during = replies_by(graph, base, replies, summary["last_ack"])
+                summary["replies_while_loaded"] = during
+                summary["replies_per_s_while_loaded"] = during / max(
+                    summary["last_ack"] - summary["first_send"], 1e-9
+                )
             if last is not None:
                 summary["last_reply"] = last
                 summary["replies_per_s"] = min(replies, summary["acked"]) / max(
@@ -802,6 +821,8 @@ def run_target(
             line += f"; replies {replies}/{summary['acked']}"
             if "replies_per_s" in summary:
                 line += f", {summary['replies_per_s']:.0f}/s end to end"
+            if "replies_per_s_while_loaded" in summary:
+                line += f" ({summary['replies_per_s_while_loaded']:.0f}/s while the load lasted)"
             if summary.get("dispatch_batch_mean") and summary.get("send_batch_mean"):
                 line += (
                     f" (batches: {summary['dispatch_batch_mean']:.1f} events per dispatch, "

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # about this long, sized from the measured cost of an event.
 BATCH_SECONDS = 0.1
 MIN_BATCH = 8  # fewer, and the per-batch statements cost more than the wait they save
+FLOOD_BATCH = 10  # events per pass while webhook deliveries flood in (bot/ack_pressure.py)
 
 
 class Dispatcher:
@@ -134,6 +135,10 @@ class Dispatcher:
     async def _pass(self, *, isolate: bool) -> int:
         split = self._db.split_inbox
         marks = _InboxMarks()
+        # During a flood of webhook deliveries: short batches, run straight through, then a pause (paced
+        # by `_run`) in which the acks have the loop to themselves.
+        flooded = self._pressure.flooded
+        limit = min(self._limit, FLOOD_BATCH) if flooded else self._limit
         if self._db.inbox_file is not None and not self._peek():
             return 0  # nothing due: no write transaction for nothing
         async with self._db.write() as session:
@@ -144,7 +149,7 @@ class Dispatcher:
                 keys = [k for k in pending if await self._db.try_lock(session, k)]
                 if not keys:
                     return 0
-            events = await self._pending(session, keys, now)
+            events = await self._pending(session, keys, now, limit)
             if not events:
                 return 0
             if split:
@@ -158,7 +163,11 @@ class Dispatcher:
                 started = time.perf_counter()
                 try:
                     deferred = (
-                        await self._handler.handle(session, [_event(e) for e in events]) if events else {}
+                        await self._handler.handle(
+                            session, [_event(e) for e in events], yield_between=not flooded
+                        )
+                        if events
+                        else {}
                     )
                 except Exception as err:
                     raise _BadBatch from err
@@ -201,16 +210,18 @@ class Dispatcher:
         except sqlite3.OperationalError:
             return True  # cannot tell: let the pass find out
 
-    async def _pending(self, session: AsyncSession, keys: list[str] | None, now) -> list[PendingEvent]:  # type: ignore[no-untyped-def]
+    async def _pending(  # type: ignore[no-untyped-def]
+        self, session: AsyncSession, keys: list[str] | None, now, limit: int
+    ) -> list[PendingEvent]:
         """Due events, read after this pass holds the main write lock, so passes never see them twice."""
         if not self._db.split_inbox:
-            return await pending_events(session, self._channel_ids, keys, self._limit, now)
+            return await pending_events(session, self._channel_ids, keys, limit, now)
         if self._db.inbox_file is not None:
             with contextlib.suppress(sqlite3.OperationalError):  # busy: read through SQLAlchemy below
-                rows = self._db.inbox_file.pending(self._channel_ids, keys, self._limit, now)
+                rows = self._db.inbox_file.pending(self._channel_ids, keys, limit, now)
                 return [PendingEvent(*row) for row in rows]
         async with self._db.inbox.read() as inbox:
-            return await pending_events(inbox, self._channel_ids, keys, self._limit, now)
+            return await pending_events(inbox, self._channel_ids, keys, limit, now)
 
     def _size_batches(self, per_event: float) -> None:
         self._per_event = 0.8 * self._per_event + 0.2 * per_event

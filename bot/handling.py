@@ -70,8 +70,12 @@ class Handler:
     app_id: str | None = None  # our Meta app: its echoes are our own sends, anyone else's are a person's
     engine: Engine = field(default_factory=Engine)
 
-    async def handle(self, session: AsyncSession, events: list[Event]) -> dict[int, Deferred]:
-        """Handle `events` (in order); returns the ones to try again later. Raises on a bad event."""
+    async def handle(
+        self, session: AsyncSession, events: list[Event], *, yield_between: bool = True
+    ) -> dict[int, Deferred]:
+        """Handle `events` (in order); returns the ones to try again later. Raises on a bad event.
+        `yield_between`: let other tasks (webhook acks) run between turns; a short paced batch during a
+        flood runs its turns back to back instead, and then steps aside for longer."""
         deferred: dict[int, Deferred] = {}
         statuses = [(e, StatusUpdate.from_json(e.payload)) for e in events if e.kind == "status"]
         echoes = {e.id: EchoMessage.from_json(e.payload) for e in events if e.kind == "echo"}
@@ -89,18 +93,21 @@ class Handler:
         if statuses:
             deferred.update(await apply_statuses(session, statuses))
         if conversational:
-            await self._messages(session, conversational)
+            await self._messages(session, conversational, yield_between)
         return deferred
 
     # ------------------------------------------------------------------------------------------ messages
 
-    async def _messages(self, session: AsyncSession, messages: list[InboundMessage | EchoMessage]) -> None:
+    async def _messages(
+        self, session: AsyncSession, messages: list[InboundMessage | EchoMessage], yield_between: bool
+    ) -> None:
         now = self.clock.now()
         records = await load_conversations(session, list({_key(m) for m in messages}))
         out = _Outgoing()
         for message in messages:
-            # A turn may run without awaiting anything real; let waiting webhook acks in between turns.
-            await asyncio.sleep(0)
+            if yield_between:
+                # A turn may run without awaiting anything real; let waiting webhook acks in between.
+                await asyncio.sleep(0)
             profile = self.profiles.get(message.business_id)
             if self.directory.get(message.channel_id) is None or profile is None:
                 raise UnknownTenant(f"channel {message.channel_id}")
