@@ -50,11 +50,11 @@ async def _receive(request: web.Request) -> web.Response:
     raw = await request.read()
     header = request.headers.get("X-Hub-Signature-256")
     if not header:
-        metrics.deliveries.labels("-", "unsigned").inc()
+        metrics.count(metrics.deliveries, "-", "unsigned")
         log.warning("event=webhook.rejected reason=unsigned bytes=%d", len(raw))
         raise web.HTTPUnauthorized(text="missing X-Hub-Signature-256")
     if not verify(raw, header, [app[keys.CONFIG].meta.app_secret]):
-        metrics.deliveries.labels("-", "bad_signature").inc()
+        metrics.count(metrics.deliveries, "-", "bad_signature")
         log.warning("event=webhook.rejected reason=bad_signature bytes=%d", len(raw))
         raise web.HTTPForbidden(text="signature mismatch")
     try:
@@ -62,13 +62,13 @@ async def _receive(request: web.Request) -> web.Response:
     except (ValueError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict):
-        metrics.deliveries.labels("-", "malformed").inc()
+        metrics.count(metrics.deliveries, "-", "malformed")
         log.warning("event=webhook.dropped reason=not_a_json_object bytes=%d", len(raw))
         raise web.HTTPBadRequest(text="body is not a JSON object")
     kind = body.get("object")
     adapter = BY_OBJECT.get(kind) if isinstance(kind, str) else None
     if adapter is None:
-        metrics.deliveries.labels("unknown", "ignored").inc()
+        metrics.count(metrics.deliveries, "unknown", "ignored")
         log.info("event=webhook.dropped reason=unknown_object")
         return web.Response(text="ignored")
     parsed = adapter.parse(body, app[keys.DIRECTORY])
@@ -86,14 +86,14 @@ async def _receive(request: web.Request) -> web.Response:
     try:
         stored = await app[keys.PIPELINE].inbox.store(events)
     except StoreFailed:
-        metrics.deliveries.labels(kind, "store_failed").inc()
+        metrics.count(metrics.deliveries, kind, "store_failed")
         raise web.HTTPServiceUnavailable(text="could not store the delivery; please retry") from None
     duplicates = len(events) - len(stored)
     for event in events:
-        metrics.items.labels(event.kind, "stored" if event.provider_key in stored else "duplicate").inc()
+        metrics.count(metrics.items, event.kind, "stored" if event.provider_key in stored else "duplicate")
     for reason, count in parsed.dropped.items():
-        metrics.items.labels("dropped", reason).inc(count)
-    metrics.deliveries.labels(kind, "stored").inc()
+        metrics.count(metrics.items, "dropped", reason, amount=count)
+    metrics.count(metrics.deliveries, kind, "stored")
     metrics.ack_latency.observe(time.perf_counter() - started)
     log.info(
         "event=webhook.delivery object=%s items=%d stored=%d duplicates=%d dropped=%d",

@@ -17,9 +17,11 @@ from storage import json_codec
 
 _INSERT = (
     "INSERT INTO inbound_events (provider_key, business_id, channel_id, conversation_key, kind, payload, "
-    "state, attempts, received_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?) "
+    "state, attempts, received_at) VALUES {values} "
     "ON CONFLICT (provider_key) DO NOTHING RETURNING provider_key"
 )
+_ROW = "(?, ?, ?, ?, ?, ?, 'pending', 0, ?)"
+ROWS_PER_INSERT = 500  # 7 parameters a row, well under SQLite's limit of 32,766 per statement
 
 
 _PENDING = (
@@ -89,14 +91,14 @@ class InboxFile:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 stored = set()
-                for key, business, channel, conversation, kind, payload in rows:
-                    cursor = connection.execute(
-                        _INSERT,
-                        (key, business, channel, conversation, kind, json_codec.dumps(payload), received),
-                    )
-                    found = cursor.fetchone()
-                    if found:
-                        stored.add(found[0])
+                for start in range(0, len(rows), ROWS_PER_INSERT):
+                    chunk = rows[start : start + ROWS_PER_INSERT]
+                    values: list[Any] = []
+                    for key, business, channel, conversation, kind, payload in chunk:
+                        values += (key, business, channel, conversation, kind, json_codec.dumps(payload))
+                        values.append(received)
+                    sql = _INSERT.format(values=", ".join([_ROW] * len(chunk)))
+                    stored.update(row[0] for row in connection.execute(sql, values))
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")

@@ -79,3 +79,29 @@ async def test_errors_are_the_drivers_own(tmp_path: Path) -> None:
             assert (await session.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await db.dispose()
+
+
+async def test_the_inbox_file_stores_a_large_group_once_per_key(tmp_path: Path) -> None:
+    """Rows go in several multi-row INSERTs; keys already stored, in this group or before, are skipped."""
+    from datetime import UTC, datetime
+
+    from storage.migrate import upgrade
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}")
+    try:
+        await upgrade(db)
+        file = db.inbox_file
+        assert file is not None
+        now = datetime.now(UTC)
+
+        def rows(keys: range) -> list:  # type: ignore[type-arg]
+            return [(f"wamid.{k}", None, 1, f"conv-{k % 7}", "message", {"n": k}) for k in keys]
+
+        assert file.store(rows(range(0, 10)), now) == {f"wamid.{k}" for k in range(10)}
+        stored = file.store(rows(range(5, 1205)), now)
+        assert stored == {f"wamid.{k}" for k in range(10, 1205)}
+        due = file.pending([1], None, 2000, now)
+        assert [row[6] for row in due] == [f"wamid.{k}" for k in range(1205)]
+        assert due[-1][3] == {"n": 1204} and due[-1][1] == f"conv-{1204 % 7}"
+    finally:
+        await db.dispose()
