@@ -34,8 +34,8 @@ from storage.inbox import (
 
 log = logging.getLogger(__name__)
 
-# A batch holds the write lock (on SQLite, the only one, which acks wait for too): aim for batches of
-# about this long, sized from the measured cost of an event.
+# A batch holds the main write lock (on SQLite the sender and staff writes wait for it; acks do not, the
+# inbox has a file of its own): aim for batches of about this long, sized from the measured cost of an event.
 BATCH_SECONDS = 0.1
 MIN_BATCH = 8  # fewer, and the per-batch statements cost more than the wait they save
 FLOOD_BATCH = 10  # events per pass while webhook deliveries flood in (bot/ack_pressure.py)
@@ -210,8 +210,8 @@ class Dispatcher:
         except sqlite3.OperationalError:
             return True  # cannot tell: let the pass find out
 
-    async def _pending(  # type: ignore[no-untyped-def]
-        self, session: AsyncSession, keys: list[str] | None, now, limit: int
+    async def _pending(
+        self, session: AsyncSession, keys: list[str] | None, now: datetime, limit: int
     ) -> list[PendingEvent]:
         """Due events, read after this pass holds the main write lock, so passes never see them twice."""
         if not self._db.split_inbox:
