@@ -880,7 +880,10 @@ access_token = "{ACCESS_TOKEN}"
     )
 
 
-def jola_argv(config: Path, src: Path | None) -> list[str]:
+def jola_argv(config: Path, src: Path | None, acks_only: bool = False) -> list[str]:
+    if acks_only:
+        launcher = Path(__file__).resolve().with_name("serve_acks_only.py")
+        return [sys.executable, str(launcher), str(config), HOST, "0"]
     script = Path(sys.executable).with_name("jola")
     base = [str(script)] if script.exists() and src is None else [sys.executable, "-m", "bot"]
     return [*base, "serve", "--config", str(config), "--host", HOST, "--port", "0"]
@@ -1171,6 +1174,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--targets", choices=["both", "jola", "bare"], default="both")
     parser.add_argument(
+        "--acks-only",
+        action="store_true",
+        help="run Jola without its workers (benchmarks/serve_acks_only.py): the ack path's own ceiling",
+    )
+    parser.add_argument(
         "--sqlite-synchronous",
         choices=["FULL", "NORMAL"],
         help="override database.sqlite_synchronous (default: Jola's default)",
@@ -1288,7 +1296,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             jola = ServerProcess(
                 "jola",
-                jola_argv(config, src),
+                jola_argv(config, src, args.acks_only),
                 r"Jola is listening on http://[^\s:]+:(\d+)",
                 tmp / "jola.log",
                 jola_env,
@@ -1324,7 +1332,7 @@ def main(argv: list[str] | None = None) -> int:
                     print("py-spy not found (pip install py-spy into the venv); profiling skipped")
             graph = FakeGraphClient(fake.port)
             try:
-                phases += run_target("jola", jola, args, run_tag, graph, fake)
+                phases += run_target("jola", jola, args, run_tag, None if args.acks_only else graph, fake)
             finally:
                 jola_log = log_summary(tmp / "jola.log")
                 env_info["jola_log"] = jola_log
