@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import webhook_load as wl
 
 
-def post_all(port: int, n: int, conversations: int) -> None:
-    """In a child process: POST n signed deliveries, 64 at a time."""
+def post_all(port: int, n: int, conversations: int, tag: str) -> None:
+    """In a child process: POST n signed deliveries, 64 at a time; `tag` keeps their message ids apart
+    from another round's (a repeated id is a duplicate: acked, never handled)."""
     code = f"""
 import asyncio, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
@@ -42,7 +43,7 @@ async def main():
     sem = asyncio.Semaphore(64)
     async with aiohttp.ClientSession() as s:
         async def one(i):
-            body = templates[i % {conversations}].replace(b"@@WAMID@@", b"wamid.STAGE%d" % i).replace(
+            body = templates[i % {conversations}].replace(b"@@WAMID@@", b"wamid.{tag}%d" % i).replace(
                 b"@@TS@@", b"%d" % int(time.time()))
             async with sem:
                 async with s.post("http://127.0.0.1:{port}/webhook", data=body,
@@ -54,6 +55,9 @@ async def main():
 asyncio.run(main())
 """
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+WARMUP = 200  # deliveries through every stage before measuring, so caches and connections exist
 
 
 def cpu() -> float:
@@ -116,7 +120,7 @@ async def run(args: argparse.Namespace) -> None:
             )
 
         # warm-up: one small round through every stage, so caches and connections exist
-        await asyncio.to_thread(post_all, port, 200, args.conversations)
+        await asyncio.to_thread(post_all, port, WARMUP, args.conversations, "WARMUP")
         pipeline.dispatcher.start()
         pipeline.sender.start()
         await pipeline.settle()
@@ -124,7 +128,7 @@ async def run(args: argparse.Namespace) -> None:
         await pipeline.sender.stop()
 
         async def ack() -> None:
-            await asyncio.to_thread(post_all, port, args.deliveries, args.conversations)
+            await asyncio.to_thread(post_all, port, args.deliveries, args.conversations, "STAGE")
 
         await measure("ack", ack)
 
@@ -172,7 +176,7 @@ async def run(args: argparse.Namespace) -> None:
 
         await measure("send", send)
         count = wl.http_get_json(f"http://127.0.0.1:{fake.port}/count")["count"]
-        print(f"fake Graph API got {count} replies ({args.deliveries + 200} expected)")
+        print(f"fake Graph API got {count} replies ({args.deliveries + WARMUP} expected)")
         if profile:
             profile.dump_stats(args.profile)
             print(f"profile of {', '.join(args.stages)}: {args.profile}")

@@ -213,15 +213,18 @@ def sign(body: bytes, secret: str) -> str:
 # ------------------------------------------------------------------------ server roles (subprocesses)
 
 
-async def _serve_forever(app: Any) -> None:
+async def _serve_forever(app: Any, announce: str = "LISTENING {port}", before_start: Any = None) -> None:
+    """Serve `app` on 127.0.0.1 (a free port) until SIGINT/SIGTERM; print `announce` once listening."""
     from aiohttp import web
 
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
+    if before_start is not None:
+        before_start()
     site = web.TCPSite(runner, HOST, 0, backlog=1024)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"LISTENING {port}", flush=True)
+    print(announce.format(port=port), flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -883,7 +886,7 @@ access_token = "{ACCESS_TOKEN}"
 def jola_argv(config: Path, src: Path | None, acks_only: bool = False) -> list[str]:
     if acks_only:
         launcher = Path(__file__).resolve().with_name("serve_acks_only.py")
-        return [sys.executable, str(launcher), str(config), HOST, "0"]
+        return [sys.executable, str(launcher), str(config)]
     script = Path(sys.executable).with_name("jola")
     base = [str(script)] if script.exists() and src is None else [sys.executable, "-m", "bot"]
     return [*base, "serve", "--config", str(config), "--host", HOST, "--port", "0"]

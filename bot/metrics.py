@@ -20,7 +20,7 @@ class Metrics:
         disable_created_metrics()  # the *_created series double the output and nobody graphs them
         self.registry = CollectorRegistry()
         r = self.registry
-        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
+        self._children: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
         self.deliveries = Counter(
             "jola_webhook_deliveries", "Webhook POSTs by outcome", ["object", "outcome"], registry=r
         )
@@ -65,7 +65,7 @@ class Metrics:
     def count(self, counter: Counter, *labels: str, amount: float = 1) -> None:
         """counter.labels(*labels).inc(amount), with the labelled child looked up once: `labels()` takes a
         lock and checks its values on every call, which the webhook would pay several times per delivery."""
-        key = (id(counter), labels)
+        key = (counter, labels)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = counter.labels(*labels)
