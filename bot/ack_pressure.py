@@ -11,8 +11,7 @@ passes. Below `FLOOD` nothing is paced.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 FLOOD = 32  # webhook requests in flight at once
 BACKGROUND_SHARE = 0.1  # of the event loop, for the reply path during a flood
@@ -31,14 +30,16 @@ class AckPressure:
         self._factor = (1 - share) / share
         self._sleep = sleep
 
-    @contextlib.contextmanager
-    def delivery(self) -> Iterator[None]:
-        """Around a webhook request: counts it as in flight until it is answered."""
+    def delivery(self) -> AckPressure:
+        """Around a webhook request (`with pressure.delivery():`): counts it as in flight until it is
+        answered. A plain context manager, not a generator-based one, as it wraps every ack."""
+        return self
+
+    def __enter__(self) -> None:
         self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.in_flight -= 1
 
     @property
     def flooded(self) -> bool:

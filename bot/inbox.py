@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from storage.db import Database
 from storage.inbox import NewEvent, store_events
 
@@ -21,12 +23,20 @@ class StoreFailed(Exception):
 
 
 class InboxWriter:
-    """One writer task drains a queue of pending stores and commits them at once: one fsync per batch."""
+    """One writer task drains a queue of pending stores and commits them at once: one fsync per batch.
 
-    def __init__(self, db: Database, clock: Clock, on_stored: Callable[[], None]) -> None:
+    It also counts and logs what each commit stored, one line per group rather than one per delivery: at a
+    few thousand deliveries a second a line each was a tenth of the webhook's CPU. Deliveries with anything
+    unusual in them (duplicates, dropped items) still get a line of their own from the webhook.
+    """
+
+    def __init__(
+        self, db: Database, clock: Clock, on_stored: Callable[[], None], metrics: Metrics | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
         self._on_stored = on_stored
+        self._metrics = metrics or Metrics()
         self._queue: asyncio.Queue[tuple[list[NewEvent], asyncio.Future[set[str]]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -80,6 +90,7 @@ class InboxWriter:
         for events, _ in batch:
             for event in events:
                 unique.setdefault(event.provider_key, event)
+        started = time.perf_counter()
         try:
             stored = await self._store(list(unique.values()))
         except Exception as err:  # the database is down or full: every waiter gets a clean 503
@@ -89,10 +100,23 @@ class InboxWriter:
                     future.set_exception(StoreFailed(type(err).__name__))
             return
         claimed: set[str] = set()
+        outcomes: dict[tuple[str, str], int] = {}
         for events, future in batch:
             keys = {e.provider_key for e in events} & stored - claimed
             claimed |= keys
+            for event in events:
+                outcome = (event.kind, "stored" if event.provider_key in keys else "duplicate")
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
             if not future.done():
                 future.set_result(keys)
         if stored:
             self._on_stored()
+        for (kind, outcome), count in outcomes.items():
+            self._metrics.count(self._metrics.items, kind, outcome, amount=count)
+        log.info(
+            "event=inbox.stored deliveries=%d items=%d stored=%d ms=%.1f",
+            len(batch),
+            sum(outcomes.values()),
+            len(stored),
+            (time.perf_counter() - started) * 1000,
+        )

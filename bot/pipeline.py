@@ -72,7 +72,7 @@ class Pipeline:
             on_handled=self.sender.wake,
             pressure=self.pressure,
         )
-        self.inbox = InboxWriter(db, clock, on_stored=self.dispatcher.wake)
+        self.inbox = InboxWriter(db, clock, on_stored=self.dispatcher.wake, metrics=metrics)
         self._housekeeping: asyncio.Task[None] | None = None
 
     async def start(self, *, workers: bool = True) -> None:

@@ -17,6 +17,8 @@ from bot.config import Config
 
 log = logging.getLogger(__name__)
 
+YOUNG_COLLECTION_EVERY = 10_000  # net allocations of container objects between young collections
+
 
 def describe_database_error(config: Config, err: BaseException) -> str:
     url = make_url(config.database.url).render_as_string(hide_password=True)
@@ -41,6 +43,9 @@ async def serve(config: Config, host: str, port: int) -> None:
     # out of the collector's full passes, which otherwise pause the loop (and every ack) for ~50 ms.
     gc.collect()
     gc.freeze()
+    # Each request allocates a few hundred objects that die young; a collection every 700 allocations
+    # (the default) was ~7% of an ack's CPU. Every 10,000 still finds cycles within a fraction of a second.
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, 10, 10)
     await web.SockSite(runner, sock).start()
     bound = sock.getsockname()[1]
     print(

@@ -88,21 +88,20 @@ async def _receive(request: web.Request) -> web.Response:
     except StoreFailed:
         metrics.count(metrics.deliveries, kind, "store_failed")
         raise web.HTTPServiceUnavailable(text="could not store the delivery; please retry") from None
-    duplicates = len(events) - len(stored)
-    for event in events:
-        metrics.count(metrics.items, event.kind, "stored" if event.provider_key in stored else "duplicate")
     for reason, count in parsed.dropped.items():
         metrics.count(metrics.items, "dropped", reason, amount=count)
     metrics.count(metrics.deliveries, kind, "stored")
     metrics.ack_latency.observe(time.perf_counter() - started)
-    log.info(
-        "event=webhook.delivery object=%s items=%d stored=%d duplicates=%d dropped=%d",
-        kind,
-        len(events),
-        len(stored),
-        duplicates,
-        sum(parsed.dropped.values()),
-    )
+    duplicates = len(events) - len(stored)
+    if duplicates or parsed.dropped or not events:  # the rest are in the inbox writer's line per group
+        log.info(
+            "event=webhook.delivery object=%s items=%d stored=%d duplicates=%d dropped=%d",
+            kind,
+            len(events),
+            len(stored),
+            duplicates,
+            sum(parsed.dropped.values()),
+        )
     return web.Response(text="EVENT_RECEIVED")
 
 

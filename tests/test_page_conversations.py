@@ -420,7 +420,7 @@ async def test_a_messenger_conversation_logs_no_personal_data(
     await jola.settle()
 
     text = "\n".join(record.getMessage() for record in caplog.records)
-    assert "event=webhook.delivery" in text and "event=conversation.taken_over" in text
+    assert "event=inbox.stored" in text and "event=conversation.taken_over" in text
     for secret in (
         PSID,
         "Birgitte",

@@ -37,6 +37,6 @@ async def test_a_whole_conversation_logs_no_personal_data(
     await jola.settle()
 
     text = "\n".join(record.getMessage() for record in caplog.records)
-    assert "event=webhook.delivery" in text and "event=send.failed" in text
+    assert "event=inbox.stored" in text and "event=send.failed" in text
     for secret in SECRETS:
         assert secret not in text

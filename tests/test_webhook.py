@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -70,6 +72,27 @@ async def test_a_duplicate_delivery_is_stored_and_answered_once(jola: Jola) -> N
     await jola.settle()
     assert len(jola.graph.sent_to("15550000001")) == 1
     assert await count_events(jola) == 1
+
+
+async def test_each_group_commit_logs_one_line_and_a_repeated_delivery_one_of_its_own(
+    jola: Jola, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ordinary deliveries are counted in their group's line; one Meta sent again is named on its own."""
+    caplog.set_level(logging.INFO)
+    body = whatsapp_text("Hi there", wamid="wamid.LOGGED-1")
+    await jola.deliver(body)
+    first = [r.getMessage() for r in caplog.records if r.name in ("bot.inbox", "bot.webhook")]
+    assert first == [first[0]] and first[0].startswith("event=inbox.stored deliveries=1 items=1 stored=1 ")
+    caplog.clear()
+    await jola.deliver(body)
+    again = [r.getMessage() for r in caplog.records if r.name in ("bot.inbox", "bot.webhook")]
+    assert again[0].startswith("event=inbox.stored deliveries=1 items=1 stored=0 ")
+    assert again[1:] == [
+        "event=webhook.delivery object=whatsapp_business_account items=1 stored=0 duplicates=1 dropped=0"
+    ]
+    metrics = (await (await jola.client.get("/metrics")).read()).decode()
+    assert 'jola_inbound_items_total{kind="message",outcome="stored"} 1.0' in metrics
+    assert 'jola_inbound_items_total{kind="message",outcome="duplicate"} 1.0' in metrics
 
 
 async def test_bad_content_is_dropped_with_a_4xx_or_200_never_a_5xx(jola: Jola) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +44,11 @@ class Parsed:
     """What came out of one delivery: the items to store and counts of what was dropped (and why)."""
 
     items: list[InboundMessage | StatusUpdate | EchoMessage] = field(default_factory=list)
-    dropped: Counter[str] = field(default_factory=Counter)
+    dropped: dict[str, int] = field(default_factory=dict)  # a plain dict: a Counter costs a µs to make
 
     def drop(self, reason: str) -> None:
-        self.dropped[reason[:60]] += 1
+        reason = reason[:60]
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
     def guard(self, build: Callable[[], InboundMessage | StatusUpdate | EchoMessage], what: str) -> None:
         """Build one item; a malformed one is counted and logged (without its content), never raised."""
