@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,11 @@ from storage import json_codec
 _INSERT = (
     "INSERT INTO inbound_events (provider_key, business_id, channel_id, conversation_key, kind, payload, "
     "state, attempts, received_at) VALUES {values} "
-    "ON CONFLICT (provider_key) DO NOTHING RETURNING provider_key"
+    "ON CONFLICT (provider_key) DO NOTHING"
 )
+_INSERTED = "SELECT provider_key FROM inbound_events WHERE id BETWEEN ? AND ?"
 _ROW = "(?, ?, ?, ?, ?, ?, 'pending', 0, ?)"
+_COLUMNS = 7  # parameters per row
 ROWS_PER_INSERT = 500  # 7 parameters a row, well under SQLite's limit of 32,766 per statement
 
 
@@ -29,6 +32,10 @@ _PENDING = (
     "WHERE state = 'pending' AND channel_id IN ({channels}) AND (available_at IS NULL OR available_at <= ?) "
     "{conversations}ORDER BY id LIMIT ?"
 )
+
+
+EventRow = tuple[str, str | None, int | None, str, str, dict[str, Any]]
+Prepared = tuple[list[Any], list[str]]  # INSERT parameters (7 per row) and the rows' provider keys
 
 
 class InboxFile:
@@ -80,30 +87,47 @@ class InboxFile:
             self._connection = connection
         return self._connection
 
-    def store(
-        self, rows: list[tuple[str, str | None, int | None, str, str, dict[str, Any]]], now: datetime
-    ) -> set[str]:
+    def store(self, rows: list[EventRow], now: datetime) -> set[str]:
         """Insert what is new, in one transaction; returns the provider keys stored (duplicates skipped).
-        Runs in a worker thread; sqlite3 lets go of the GIL while it writes and syncs."""
+        Blocks on the commit. InboxWriter does the two halves apart: `prepare` on the event loop, `write`
+        on its thread."""
+        return self.write([self.prepare(rows, now)])
+
+    def prepare(self, rows: list[EventRow], now: datetime) -> Prepared:
+        """The INSERT parameters for some rows (one delivery's), built on the caller's thread."""
         received = _stamp(now)
+        values: list[Any] = []
+        keys: list[str] = []
+        for key, business, channel, conversation, kind, payload in rows:
+            values += (key, business, channel, conversation, kind, json_codec.dumps(payload), received)
+            keys.append(key)
+        return values, keys
+
+    def write(self, prepared: list[Prepared]) -> set[str]:
+        """Store prepared rows (several deliveries' at once) in one transaction; returns the keys stored.
+
+        sqlite3 lets go of the GIL around every call into SQLite, and taking it back waits for the busy
+        event loop. RETURNING would cost one such round per row, and BEGIN and COMMIT one each; so the
+        usual group (up to ROWS_PER_INSERT rows) is a single autocommit INSERT, and which keys it stored is
+        read back from the row ids only when it stored fewer rows than it was given (a delivery Meta sent
+        again, or twice in one group)."""
+        statements = list(_statements(prepared))
+        if not statements:
+            return set()
         with self._lock:
             connection = self._connect()
+            if len(statements) == 1:
+                return _insert(connection, *statements[0])
             connection.execute("BEGIN IMMEDIATE")
             try:
-                stored = set()
-                for start in range(0, len(rows), ROWS_PER_INSERT):
-                    chunk = rows[start : start + ROWS_PER_INSERT]
-                    values: list[Any] = []
-                    for key, business, channel, conversation, kind, payload in chunk:
-                        values += (key, business, channel, conversation, kind, json_codec.dumps(payload))
-                        values.append(received)
-                    sql = _INSERT.format(values=", ".join([_ROW] * len(chunk)))
-                    stored.update(row[0] for row in connection.execute(sql, values))
+                stored: set[str] = set()
+                for statement in statements:
+                    stored |= _insert(connection, *statement)
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
-        return stored
+            return stored
 
     def apply_marks(
         self,
@@ -152,6 +176,34 @@ class InboxFile:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+
+
+def _statements(prepared: list[Prepared]) -> Iterator[tuple[str, list[Any], list[str]]]:
+    """Multi-row INSERTs of at most ROWS_PER_INSERT rows each."""
+    values: list[Any] = []
+    keys: list[str] = []
+    for more_values, more_keys in prepared:
+        for start in range(0, len(more_keys), ROWS_PER_INSERT):
+            piece = more_keys[start : start + ROWS_PER_INSERT]
+            if keys and len(keys) + len(piece) > ROWS_PER_INSERT:
+                yield _INSERT.format(values=", ".join([_ROW] * len(keys))), values, keys
+                values, keys = [], []
+            values.extend(more_values[start * _COLUMNS : (start + len(piece)) * _COLUMNS])
+            keys.extend(piece)
+    if keys:
+        yield _INSERT.format(values=", ".join([_ROW] * len(keys))), values, keys
+
+
+def _insert(connection: sqlite3.Connection, sql: str, values: list[Any], keys: list[str]) -> set[str]:
+    cursor = connection.execute(sql, values)
+    inserted, last = cursor.rowcount, cursor.lastrowid
+    if inserted == len(keys):
+        return set(keys)
+    if inserted <= 0 or last is None:
+        return set()
+    # The rows one INSERT adds take consecutive ids ending at `last` (it holds the write lock throughout,
+    # and SQLite gives each new row the largest id so far plus one).
+    return {key for (key,) in connection.execute(_INSERTED, (last - inserted + 1, last))}
 
 
 def _stamp(moment: datetime) -> str:
