@@ -66,6 +66,7 @@ class Dispatcher:
         self._workers = workers
         self._on_handled = on_handled
         self._pressure = pressure or AckPressure()
+        self._busy = 0.0  # seconds the last pass held the event loop (see _pass)
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -108,10 +109,9 @@ class Dispatcher:
             try:
                 self._wake.clear()
                 while not self._stopping:
-                    started = time.perf_counter()
                     if not await self.run_once():
                         break
-                    await self._pressure.pace(time.perf_counter() - started)
+                    await self._pressure.pace(self._busy)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # a database hiccup: log it, back off to the poll, try again
@@ -133,6 +133,7 @@ class Dispatcher:
             return await self._pass(isolate=True)
 
     async def _pass(self, *, isolate: bool) -> int:
+        self._busy = 0.0
         split = self._db.split_inbox
         marks = _InboxMarks()
         # During a flood of webhook deliveries: short batches, run straight through, then a pause (paced
@@ -157,10 +158,10 @@ class Dispatcher:
                 seen = await already_handled(session, [e.provider_key for e in events])
                 marks.skipped = [e for e in events if e.provider_key in seen]
                 events = [e for e in events if e.provider_key not in seen]
+            started = time.perf_counter()
             if isolate:
                 handled, deferred = await self._one_by_one(session, events, marks)
             else:
-                started = time.perf_counter()
                 try:
                     deferred = (
                         await self._handler.handle(
@@ -174,6 +175,9 @@ class Dispatcher:
                 handled = events
                 if events:
                     self._size_batches((time.perf_counter() - started) / len(events))
+            # What the pass itself held the loop for (flows, statements run inline), for the pacing in a
+            # flood; not the waits for the write lock or a commit, in which the acks had the loop.
+            self._busy = time.perf_counter() - started
             marks.deferred = {
                 event_id: now + timedelta(seconds=d.seconds) for event_id, d in deferred.items()
             }

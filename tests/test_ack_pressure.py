@@ -8,13 +8,21 @@ from bot.ack_pressure import MAX_PAUSE, AckPressure
 from tests.conftest import Jola
 
 
-def recording() -> tuple[AckPressure, list[float]]:
+class Stopwatch:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def recording(clock: Stopwatch | None = None) -> tuple[AckPressure, list[float]]:
     pauses: list[float] = []
 
     async def sleep(seconds: float) -> None:
         pauses.append(seconds)
 
-    return AckPressure(flood=3, share=0.2, sleep=sleep), pauses
+    return AckPressure(flood=3, share=0.2, sleep=sleep, clock=clock or Stopwatch(), hold=0.5), pauses
 
 
 async def test_no_pause_while_deliveries_keep_up() -> None:
@@ -26,13 +34,32 @@ async def test_no_pause_while_deliveries_keep_up() -> None:
 
 
 async def test_during_a_flood_background_work_waits_four_times_what_it_took_for_a_fifth() -> None:
-    pressure, pauses = recording()
+    clock = Stopwatch()
+    pressure, pauses = recording(clock)
     with pressure.delivery(), pressure.delivery(), pressure.delivery():
         assert pressure.flooded
         await pressure.pace(0.01)
         await pressure.pace(10.0)  # never longer than MAX_PAUSE: replies still move
     assert pauses == [0.04, MAX_PAUSE]
+    clock.now += 0.6
     assert not pressure.flooded
+
+
+async def test_a_flood_lasts_a_moment_after_its_peak() -> None:
+    """Fast acks make the count swing from 0 to the peak and back within a millisecond; the replies stay
+    paced until no peak was seen for the hold time."""
+    clock = Stopwatch()
+    pressure, pauses = recording(clock)
+    with pressure.delivery(), pressure.delivery(), pressure.delivery():
+        pass
+    assert pressure.in_flight == 0 and pressure.flooded
+    clock.now += 0.4
+    await pressure.pace(0.01)
+    assert pauses == [0.04]
+    clock.now += 0.2  # 0.6 s after the peak
+    assert not pressure.flooded
+    await pressure.pace(0.01)
+    assert pauses == [0.04]
 
 
 async def test_a_failed_delivery_leaves_the_count_right() -> None:
