@@ -27,9 +27,6 @@ class StoreFailed(Exception):
 Waiter = tuple[list[NewEvent], "asyncio.Future[set[str]]"]
 
 
-Waiter = tuple[list[NewEvent], "asyncio.Future[set[str]]"]
-
-
 class InboxWriter:
     """Group commit: deliveries that arrive while a commit is in flight go together in the next one.
 

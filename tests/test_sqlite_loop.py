@@ -102,6 +102,10 @@ async def test_the_inbox_file_stores_a_large_group_once_per_key(tmp_path: Path) 
         assert stored == {f"wamid.{k}" for k in range(10, 1205)}
         due = file.pending([1], None, 2000, now)
         assert [row[6] for row in due] == [f"wamid.{k}" for k in range(1205)]
+        # Keys already stored in among new ones, in one statement: the new ones are read back by row id.
+        mixed = [*rows(range(2000, 2003)), *rows(range(3, 6)), *rows(range(2003, 2005)), *rows([4, 2005])]
+        assert file.store(mixed, now) == {f"wamid.{k}" for k in range(2000, 2006)}
+        assert file.store(rows(range(0, 4)), now) == set()
         assert due[-1][3] == {"n": 1204} and due[-1][1] == f"conv-{1204 % 7}"
     finally:
         await db.dispose()
