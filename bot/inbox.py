@@ -139,9 +139,9 @@ class InboxWriter:
             return
         self._committing = True
         task = asyncio.create_task(self._commit_group(batch))
-        task.add_done_callback(lambda _: self._commit_in_task())
+        task.add_done_callback(lambda done: self._committed(done, batch))
 
-    async def _commit_group(self, batch: list[Waiter]) -> None:
+    async def _commit_group(self, batch: list[Waiter]) -> tuple[set[str] | BaseException, float]:
         unique: dict[str, NewEvent] = {}
         for events, _ in batch:
             for event in events:
@@ -149,12 +149,23 @@ class InboxWriter:
         started = time.perf_counter()
         try:
             async with self._db.inbox.write(urgent=True) as session:
-                outcome: set[str] | BaseException = await store_events(
-                    self._db.inbox, session, list(unique.values()), self._clock.now()
-                )
+                stored = await store_events(self._db.inbox, session, list(unique.values()), self._clock.now())
         except Exception as err:  # the database is down or full: every waiter gets a clean 503
-            outcome = err
-        self._finish(batch, outcome, started)
+            return err, started
+        return stored, started
+
+    def _committed(
+        self, task: asyncio.Task[tuple[set[str] | BaseException, float]], batch: list[Waiter]
+    ) -> None:
+        """Answers the batch even when its task was cancelled (at shutdown), before it ever ran too."""
+        if task.cancelled():
+            outcome, started = StoreFailed("cancelled"), time.perf_counter()
+        else:
+            outcome, started = task.result()
+        try:
+            self._finish(batch, outcome, started)
+        finally:
+            self._commit_in_task()
 
     def _finish(self, batch: list[Waiter], outcome: set[str] | BaseException, started: float) -> None:
         try:

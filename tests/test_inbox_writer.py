@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.clock import Clock
-from bot.inbox import MAX_ROWS_PER_COMMIT, InboxWriter
+from bot.inbox import MAX_ROWS_PER_COMMIT, InboxWriter, StoreFailed
 from bot.metrics import Metrics
 from storage.db import Database
 from storage.inbox import NewEvent
@@ -99,5 +99,28 @@ async def test_stop_waits_for_stores_already_asked_for(database: DatabaseTarget)
         await writer.stop()
         assert all(task.done() and len(task.result()) == 1 for task in pending)
         assert len(await stored_keys(db)) == 30
+    finally:
+        await db.dispose()
+
+
+async def test_a_commit_cancelled_at_shutdown_answers_its_waiters(database: DatabaseTarget) -> None:
+    """The task-run commit (PostgreSQL's, or before the thread starts) fails its waiters cleanly when
+    cancelled, so the webhook answers 503 and stop() does not hang."""
+    db = Database(database.url, schema=database.schema)
+    await upgrade(db)
+    writer = InboxWriter(db, Clock(), on_stored=lambda: None)  # not started: commits run as tasks
+    try:
+        store = asyncio.ensure_future(writer.store([event("wamid.cancelled")]))
+        await asyncio.sleep(0)
+        commits = [t for t in asyncio.all_tasks() if t.get_coro().__qualname__.endswith("_commit_group")]  # type: ignore[union-attr]
+        assert len(commits) == 1
+        commits[0].cancel()
+        try:
+            await store
+        except StoreFailed:
+            pass
+        else:
+            raise AssertionError("expected StoreFailed")
+        await asyncio.wait_for(writer.stop(), 5)
     finally:
         await db.dispose()
