@@ -208,4 +208,4 @@ def _insert(connection: sqlite3.Connection, sql: str, values: list[Any], keys: l
 
 def _stamp(moment: datetime) -> str:
     """A timestamp as SQLAlchemy stores a UTC one on SQLite, so both read the same thing back."""
-    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")  # strftime: 5x slower
