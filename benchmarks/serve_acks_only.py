@@ -10,7 +10,6 @@ of 127.0.0.1 and prints the same "Jola is listening on http://HOST:PORT" line as
 
 from __future__ import annotations
 
-import gc
 import sys
 
 import webhook_load as wl
@@ -24,15 +23,13 @@ def main(config_path: str) -> None:
     config = load_config(config_path)
     setup_logging(config.server.log_level)
 
-    def freeze() -> None:  # as bot/serve.py does, once the app has started
-        gc.collect()
-        gc.freeze()
+    from bot.serve import settle_memory  # as `jola serve` does, once the app has started
 
     wl.run_loop(
         wl._serve_forever(
             create_app(config, workers=False),
             announce=f"Jola is listening on http://{wl.HOST}:{{port}} (acks only: no workers)",
-            before_start=freeze,
+            before_start=settle_memory,
         ),
         "uvloop",
     )

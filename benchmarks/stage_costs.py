@@ -103,6 +103,9 @@ async def run(args: argparse.Namespace) -> None:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         pipeline = app[keys.PIPELINE]
+        from bot.serve import settle_memory
+
+        settle_memory()  # the collector set up as `jola serve` does it
         profile = cProfile.Profile(time.thread_time) if args.profile else None
 
         async def measure(name: str, work) -> None:  # type: ignore[no-untyped-def]
