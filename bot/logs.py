@@ -138,8 +138,8 @@ class BackgroundWriter(logging.Handler):
                 waiter.set()
             if stop:
                 return
-            # Waking this thread is a system call for the logging thread, so under load let lines gather
-            # (put() wakes nobody while it sleeps); when idle, get() above waits for the next line.
+            # Each wake of this thread takes the GIL from the loop, so under load let lines gather (put()
+            # wakes nobody while it sleeps); when idle, get() above waits for the next line.
             time.sleep(GATHER_SECONDS)
 
     def _dropped_line(self, count: int) -> str:
