@@ -82,6 +82,7 @@ class Dispatcher:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False  # a stopped dispatcher can start again (benchmarks/stage_costs.py does)
         self._wake.set()  # deliveries stored before a crash are picked up at start
         self._tasks = [asyncio.create_task(self._run(), name=f"dispatch-{i}") for i in range(self._workers)]
 

@@ -107,6 +107,7 @@ class Sender:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False  # a stopped sender can start again (benchmarks/stage_costs.py does)
         self._wake.set()
         self._recorder = asyncio.create_task(self._record_outcomes(), name="sender-recorder")
         self._task = asyncio.create_task(self._run(), name="sender")
