@@ -1,7 +1,13 @@
-"""Reply texts from Jinja2 templates per locale; business-authored texts render in a sandbox."""
+"""Reply texts from Jinja2 templates per locale; business-authored texts render in a sandbox.
+
+Our templates are pure functions of their context, and most replies repeat word for word across clients
+(the menu, "options", a label per service), so rendered texts are kept in a bounded cache keyed on the
+context; a context with anything unhashable renders every time.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,49 @@ def _sandbox() -> SandboxedEnvironment:
 def say(locale: str, name: str, /, **context: Any) -> str:
     """The text of reply `name` in `locale` (falling back to English for a locale we do not have)."""
     locale = locale if locale in LOCALES else "en"
+    try:
+        key = (locale, name, _frozen(context))
+    except _Unhashable:
+        return _render(locale, name, context)
+    return _said(key, context)
+
+
+_SAID: dict[tuple[Any, ...], str] = {}
+SAID_MAX = 4096  # distinct rendered texts kept; a few hundred per business in practice
+
+
+def _said(key: tuple[Any, ...], context: dict[str, Any]) -> str:
+    text = _SAID.get(key)
+    if text is None:
+        text = _render(key[0], key[1], context)
+        if len(_SAID) >= SAID_MAX:
+            _SAID.pop(next(iter(_SAID)))  # the oldest: texts that matter are asked for again soon
+        _SAID[key] = text
+    return text
+
+
+def _render(locale: str, name: str, context: dict[str, Any]) -> str:
     return _environment().get_template(f"{locale}/{name}.j2").render(**context).strip()
+
+
+class _Unhashable(Exception):
+    pass
+
+
+_PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a template context that tells apart every context that renders apart."""
+    if isinstance(value, _PLAIN):
+        return (type(value), value)  # 1 and True and 1.0 are equal keys but render differently
+    if isinstance(value, dict):
+        return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_frozen(v) for v in value))
+    if getattr(type(value), "__dataclass_params__", None) is not None and value.__dataclass_params__.frozen:
+        return (type(value), tuple(_frozen(getattr(value, f)) for f in value.__dataclass_fields__))
+    raise _Unhashable
 
 
 @lru_cache(maxsize=256)
