@@ -115,6 +115,8 @@ async def run(args: argparse.Namespace) -> None:
             total = acks.get_sample_value("jola_webhook_ack_seconds_sum") or 0.0
             return total, acks.get_sample_value("jola_webhook_ack_seconds_count") or 0.0
 
+        last_wall = [0.0]
+
         async def measure(name: str, work) -> None:  # type: ignore[no-untyped-def]
             start_cpu, start, start_sys = cpu(), time.perf_counter(), system_cpu()
             start_loop, start_acks = time.thread_time(), ack_seconds()
@@ -124,6 +126,7 @@ async def run(args: argparse.Namespace) -> None:
             if profile:
                 profile.disable()
             used, wall = cpu() - start_cpu, time.perf_counter() - start
+            last_wall[0] = wall
             kernel, loop = system_cpu() - start_sys, time.thread_time() - start_loop
             print(
                 f"{name:9} {used / args.deliveries * 1e6:8.0f} µs CPU per delivery"
@@ -163,8 +166,24 @@ async def run(args: argparse.Namespace) -> None:
             await pipeline.sender.stop()
 
         await measure("send", send)
+
+        if args.drain:
+            # the whole reply path as `jola serve` runs it after a flood: dispatcher and sender together
+            await asyncio.to_thread(post_all, port, args.deliveries, args.conversations, "DRAIN")
+            await asyncio.sleep(HOLD)
+
+            async def drain() -> None:
+                pipeline.dispatcher.start()
+                pipeline.sender.start()
+                await pipeline.settle()
+                await pipeline.dispatcher.stop()
+                await pipeline.sender.stop()
+
+            await measure("drain", drain)
+            print(f"{'':9} {args.deliveries / last_wall[0]:.0f} replies/s")
         count = wl.http_get_json(f"http://127.0.0.1:{fake.port}/count")["count"]
-        print(f"fake Graph API got {count} replies ({args.deliveries + WARMUP} expected)")
+        expected = args.deliveries * (2 if args.drain else 1) + WARMUP
+        print(f"fake Graph API got {count} replies ({expected} expected)")
         if profile:
             profile.dump_stats(args.profile)
             print(f"profile of {', '.join(args.stages)}: {args.profile}")
@@ -180,6 +199,9 @@ def main() -> None:
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--dispatch-batch", type=int, help="dispatch.batch_size (default: Jola's)")
     parser.add_argument("--send-batch", type=int, help="sender.batch_size (default: Jola's)")
+    parser.add_argument(
+        "--drain", action="store_true", help="then a fourth stage: dispatcher and sender together"
+    )
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--stages", nargs="*", default=["dispatch", "send"])
     args = parser.parse_args()

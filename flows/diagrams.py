@@ -1,17 +1,38 @@
-"""Diagrams of the conversation machines, drawn from the classes themselves so they cannot go stale."""
+"""Diagrams of the conversation machines, drawn from the classes themselves so they cannot go stale.
+
+Drawn here rather than by the library's own formatter: python-statemachine 2.x (see pyproject.toml for why
+not 3.x) draws Graphviz only, through pydot, and GitHub and the docs show Mermaid as it is.
+"""
 
 from __future__ import annotations
 
-from statemachine.contrib.diagram import formatter
+from typing import Any
 
 from flows.engine import FLOWS
+
+
+def mermaid(flow: Any) -> str:
+    """A Mermaid state diagram: states in definition order, then each state's transitions in the order
+    the machine tries them, labelled with the event and its guards."""
+    states = list(flow.states)
+    lines = ["stateDiagram-v2", "    direction LR"]
+    lines += [f'    state "{state.name}" as {state.id}' for state in states]
+    lines += [f"    [*] --> {state.id}" for state in states if state.initial]
+    lines += [f"    {state.id} --> [*]" for state in states if state.final]
+    for state in states:
+        for transition in state.transitions:
+            events = ", ".join(_title(str(event)) for event in transition.events)
+            guards = [spec.func if spec.expected_value else f"!{spec.func}" for spec in transition.cond]
+            label = f"{events} [{', '.join(guards)}]" if guards else events
+            lines.append(f"    {state.id} --> {transition.target.id} : {label}")
+    return "\n".join(lines)
 
 
 def diagram(name: str) -> str:
     """A Mermaid state diagram of flow `name` under a Markdown heading, with its docstring."""
     flow = FLOWS[name]
     about = " ".join((flow.__doc__ or "").split())
-    return f"## {name}\n\n{about}\n\n```mermaid\n{formatter.render(flow, 'mermaid').strip()}\n```\n"
+    return f"## {name}\n\n{about}\n\n```mermaid\n{mermaid(flow)}\n```\n"
 
 
 def document() -> str:
@@ -23,3 +44,7 @@ def document() -> str:
         "is handled before the machine by `flows/engine.py`.\n\n"
     )
     return head + "\n".join(diagram(name) for name in FLOWS)
+
+
+def _title(event: str) -> str:
+    return event.replace("_", " ").capitalize()

@@ -242,7 +242,7 @@ class Engine:
                 conversation.misunderstood = 0
             await _send(machine)
         finally:
-            # A machine that entered a final state has stopped its engine for good: build a new one.
+            # A machine that entered a final state is not reused: it is built afresh for the next job.
             stopped = conversation.flow == flow and self._finished(conversation)
             machine.turn = None
             machine.model.bind(None)  # type: ignore[attr-defined]
