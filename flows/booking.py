@@ -55,7 +55,7 @@ class BookingFlow(PicksATime, Flow):
     _gathering = (choosing_service, choosing_time, asking_name, asking_phone, changing, confirming)
 
     said = (
-        booked.from_(confirming, cond=["said_yes", "slot_still_free"], after="book")
+        booked.from_(confirming, cond="confirmed_and_free", after="book")
         | choosing_time.from_(confirming, cond="said_yes", after="slot_was_taken")
         | changing.from_(confirming, cond="wants_change", after="ask_what_to_change")
         | choosing_service.from_(*_gathering, cond="lacks_service", after="ask_service")

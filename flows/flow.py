@@ -33,13 +33,14 @@ class TurnContext:
 class Flow(StateMachine):
     """Base of the job machines (booking, rescheduling, cancelling, reconfirming, handoff)."""
 
-    allow_event_without_transition = True
     #: the first thing the client sees when the job starts and nothing else is known
     job: str = ""
 
     def __init__(self, model: Any) -> None:
         self.turn: TurnContext | None = None
-        super().__init__(model=model, state_field="state")
+        # Passed, not only set on the class: python-statemachine 2.x's __init__ sets its own default on
+        # the instance, which hides the class attribute.
+        super().__init__(model=model, state_field="state", allow_event_without_transition=True)
 
     # ------------------------------------------------------------------------------------- the turn
 

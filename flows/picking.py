@@ -48,6 +48,14 @@ class PicksATime:
     def lacks_time(self) -> bool:
         return self.start() is None
 
+    async def confirmed_and_free(self) -> bool:
+        """A yes, and the slot still free, asked in that order: only a yes takes the calendar lock.
+
+        One guard, not `cond=["said_yes", "slot_still_free"]`: python-statemachine 2.x runs a transition's
+        async conditions all at once and stops waiting at the first False, so the lock was taken on every
+        answer at the summary and its query left running into the rest of the turn."""
+        return self.said_yes() and await self.slot_still_free()
+
     async def slot_still_free(self) -> bool:
         """Takes the calendar lock: the answer holds until the booking commits."""
         service, start = self.time_service(), self.start()

@@ -29,7 +29,7 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
         | choosing_appointment.from_(
             choosing_appointment, choosing_time, confirming, cond="lacks_appointment", after="ask_which"
         )
-        | moved.from_(confirming, cond=["said_yes", "slot_still_free"], after="move")
+        | moved.from_(confirming, cond="confirmed_and_free", after="move")
         | choosing_time.from_(confirming, cond="said_yes", after="slot_was_taken")
         | choosing_time.from_(
             choosing_appointment, choosing_time, confirming, cond="lacks_time", after="ask_time"
