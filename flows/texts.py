@@ -1,12 +1,15 @@
 """Reply texts from Jinja2 templates per locale; business-authored texts render in a sandbox.
 
 Our templates are pure functions of their context, and most replies repeat word for word across clients
-(the menu, "options", a label per service), so rendered texts are kept in a bounded cache keyed on the
-context; a context with anything unhashable renders every time.
+(the menu, "options", a label per service), so rendered texts are kept in a cache keyed on the context; a
+context with anything unhashable renders every time. Some texts hold a client's name or booking, so the
+cache is bounded in time as well as size: it is emptied every SAID_LIFE seconds.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time as clock
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -49,15 +52,22 @@ def say(locale: str, name: str, /, **context: Any) -> str:
 
 _SAID: dict[tuple[Any, ...], str] = {}
 SAID_MAX = 4096  # distinct rendered texts kept; a few hundred per business in practice
+SAID_LIFE = 300.0  # seconds a rendered text (perhaps with a client's name in it) is kept at most
+_monotonic = clock.monotonic  # tests set it
+_emptied = [0.0]
 
 
 def _said(key: tuple[Any, ...], context: dict[str, Any]) -> str:
-    text = _SAID.get(key)
+    now = _monotonic()
+    if now - _emptied[0] >= SAID_LIFE:
+        _SAID.clear()
+        _emptied[0] = now
+    text = _SAID.pop(key, None)  # taken out and put back last: the least recently used go first
     if text is None:
         text = _render(key[0], key[1], context)
         if len(_SAID) >= SAID_MAX:
-            _SAID.pop(next(iter(_SAID)))  # the oldest: texts that matter are asked for again soon
-        _SAID[key] = text
+            _SAID.pop(next(iter(_SAID)))
+    _SAID[key] = text
     return text
 
 
@@ -74,14 +84,19 @@ _PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta)
 
 def _frozen(value: Any) -> Any:
     """A hashable stand-in for a template context that tells apart every context that renders apart."""
+    if isinstance(value, (datetime, time)):
+        # the same instant in two zones, or the repeated hour of a DST change, prints apart
+        return (type(value), value, value.tzinfo, value.fold)
+    if isinstance(value, float):
+        return (float, repr(value))  # -0.0 == 0.0
     if isinstance(value, _PLAIN):
-        return (type(value), value)  # 1 and True and 1.0 are equal keys but render differently
+        return (type(value), value)  # 1 and True are equal keys but render differently
     if isinstance(value, dict):
         return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return (type(value), tuple(_frozen(v) for v in value))
-    if getattr(type(value), "__dataclass_params__", None) is not None and value.__dataclass_params__.frozen:
-        return (type(value), tuple(_frozen(getattr(value, f)) for f in value.__dataclass_fields__))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) and value.__dataclass_params__.frozen:
+        return (type(value), tuple(_frozen(getattr(value, f.name)) for f in dataclasses.fields(value)))
     raise _Unhashable
 
 
