@@ -225,15 +225,24 @@ class InboundEvent(Base):
     """The durable inbox: one row per platform item, unique on its provider key (dedupe for >= 7 days)."""
 
     __tablename__ = "inbound_events"
-    __table_args__ = (Index("ix_inbound_events_pending", "state", "id"),)
+    __table_args__ = (
+        Index("ix_inbound_events_pending", "state", "id"),
+        # PostgreSQL only (storage.migrate.only_on): several workers ask for the pending events of the
+        # conversations each has locked. On SQLite one dispatcher takes them in order, and keeping such an
+        # index current cost each group commit a random page per conversation (benchmarks/README.md).
+        Index(
+            "ix_inbound_events_pending_conversation",
+            "conversation_key",
+            "id",
+            postgresql_where=text("state = 'pending'"),
+            info={"dialects": ("postgresql",)},
+        ).ddl_if(dialect="postgresql"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     provider_key: Mapped[str] = mapped_column(String(300), unique=True)
     business_id: Mapped[str | None] = mapped_column(String(64))
     channel_id: Mapped[int | None] = mapped_column(BigId)
-    # Not indexed: every query on it also asks for state = 'pending' (ix_inbound_events_pending), and an
-    # index on it cost each group commit a page per conversation in it, random pages, ~6-14% of the acks
-    # a flood gets (benchmarks/README.md).
-    conversation_key: Mapped[str] = mapped_column(String(240))
+    conversation_key: Mapped[str] = mapped_column(String(240))  # indexed on PostgreSQL only: see above
     kind: Mapped[str] = mapped_column(String(16))  # message | status
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | done | failed
