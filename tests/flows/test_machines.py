@@ -31,3 +31,23 @@ async def test_an_event_with_no_transition_is_ignored_not_an_error(name: str) ->
     if inspect.isawaitable(result):
         await result
     assert machine.model.state == final.id
+
+
+@pytest.mark.parametrize("name", sorted(FLOWS))
+def test_each_transition_runs_at_most_one_action(name: str) -> None:
+    """2.x runs a transition's async actions at once, too (asyncio.gather): two actions that both speak or
+    both use the desk would interleave. Counted are the actions the class defines, including the ones the
+    library finds by name (`after_said`, `on_enter_booked`...)."""
+    flow = FLOWS[name]
+    for state in flow.states:
+        for transition in state.transitions:
+            names = [
+                spec.func
+                for group in (transition.before, transition.on, transition.after)
+                for spec in group
+                if isinstance(spec.func, str) and hasattr(flow, spec.func)
+            ]
+            assert len(names) <= 1, f"{name}: {state.id} -> {transition.target.id} runs {names}"
+    for state in flow.states:
+        for hook in (f"on_enter_{state.id}", f"on_exit_{state.id}"):
+            assert not hasattr(flow, hook), f"{name}.{hook}: actions belong on transitions"
