@@ -95,9 +95,21 @@ def _frozen(value: Any) -> Any:
         return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return (type(value), tuple(_frozen(v) for v in value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type) and value.__dataclass_params__.frozen:
-        return (type(value), tuple(_frozen(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    names = _FROZEN_FIELDS.get(type(value)) or _frozen_fields(type(value))
+    if names is not None:
+        return (type(value), tuple(_frozen(getattr(value, name)) for name in names))
     raise _Unhashable
+
+
+_FROZEN_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _frozen_fields(kind: type) -> tuple[str, ...] | None:
+    """The fields of a frozen dataclass (init-only ones left out), looked up once per class."""
+    if not (dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen):  # type: ignore[attr-defined]
+        return None
+    names = _FROZEN_FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
 
 
 @lru_cache(maxsize=256)
