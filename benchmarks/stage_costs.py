@@ -115,9 +115,8 @@ async def run(args: argparse.Namespace) -> None:
             total = acks.get_sample_value("jola_webhook_ack_seconds_sum") or 0.0
             return total, acks.get_sample_value("jola_webhook_ack_seconds_count") or 0.0
 
-        last_wall = [0.0]
-
-        async def measure(name: str, work) -> None:  # type: ignore[no-untyped-def]
+        async def measure(name: str, work) -> float:  # type: ignore[no-untyped-def]
+            """Runs `work`, prints its CPU per delivery; returns its wall seconds."""
             start_cpu, start, start_sys = cpu(), time.perf_counter(), system_cpu()
             start_loop, start_acks = time.thread_time(), ack_seconds()
             if profile and name in args.stages:
@@ -126,7 +125,6 @@ async def run(args: argparse.Namespace) -> None:
             if profile:
                 profile.disable()
             used, wall = cpu() - start_cpu, time.perf_counter() - start
-            last_wall[0] = wall
             kernel, loop = system_cpu() - start_sys, time.thread_time() - start_loop
             print(
                 f"{name:9} {used / args.deliveries * 1e6:8.0f} µs CPU per delivery"
@@ -137,6 +135,7 @@ async def run(args: argparse.Namespace) -> None:
             if count > count_before:
                 mean = (acked - acked_before) / (count - count_before)
                 print(f"{'':9} server-side ack (request read to 200) {mean * 1000:.2f} ms on average")
+            return wall
 
         # warm-up: one small round through every stage, so caches and connections exist
         await asyncio.to_thread(post_all, port, WARMUP, args.conversations, "WARMUP")
@@ -179,8 +178,8 @@ async def run(args: argparse.Namespace) -> None:
                 await pipeline.dispatcher.stop()
                 await pipeline.sender.stop()
 
-            await measure("drain", drain)
-            print(f"{'':9} {args.deliveries / last_wall[0]:.0f} replies/s")
+            wall = await measure("drain", drain)
+            print(f"{'':9} {args.deliveries / wall:.0f} replies/s")
         count = wl.http_get_json(f"http://127.0.0.1:{fake.port}/count")["count"]
         expected = args.deliveries * (2 if args.drain else 1) + WARMUP
         print(f"fake Graph API got {count} replies ({expected} expected)")

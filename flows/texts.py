@@ -79,7 +79,7 @@ class _Unhashable(Exception):
     pass
 
 
-_PLAIN = (str, int, float, bool, type(None), date, datetime, time, timedelta)
+_PLAIN = (str, int, bool, type(None), date, timedelta)  # floats, datetimes and times: see _frozen
 
 
 def _frozen(value: Any) -> Any:
