@@ -6,7 +6,7 @@ import os
 import re
 import secrets
 import tomllib
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +47,30 @@ def _check_range(value: str) -> str:
         raise ValueError(f'"{value}" ends before it starts')
     return value
 
+
+def _weekly_hours(value: Any) -> Any:
+    """Weekday -> ranges; problems joined by " | " as "day: problem", each reported at hours.<day>."""
+    if not isinstance(value, dict):
+        return value
+    problems = []
+    for day, ranges in value.items():
+        if day not in WEEKDAYS:
+            problems.append(f'{day}: "{day}" is not a weekday ({", ".join(WEEKDAYS)})')
+            continue
+        if not isinstance(ranges, str | list):
+            problems.append(f'{day}: {ranges!r} is not "HH:MM-HH:MM" or a list of them')
+            continue
+        for item in [ranges] if isinstance(ranges, str) else ranges:
+            try:
+                _check_range(str(item))
+            except ValueError as err:
+                problems.append(f"{day}: {err}")
+    if problems:
+        raise ValueError(" | ".join(problems))
+    return {day: [ranges] if isinstance(ranges, str) else ranges for day, ranges in value.items()}
+
+
+_Date = date  # a field below is called "date"
 
 Duration = Annotated[str, Field(description="a duration with a unit: s, m, h or d")]
 
@@ -163,10 +187,60 @@ class FaqConfig(_Section):
     answer: str = Field(min_length=1)
 
 
+class SessionConfig(_Section):
+    """When a class meets: every week on `days`, or once on `date`, at `time`, held by `practitioner`."""
+
+    time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] | None = Field(None, min_length=1)
+    date: _Date | None = None
+    practitioner: str | None = None
+    room: str | None = None
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> Any:
+        if isinstance(value, time):  # TOML's local time literal: time = 18:00:00
+            return value.strftime("%H:%M")
+        if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f'"{value}" is not HH:MM')
+        return value
+
+    @model_validator(mode="after")
+    def _when(self) -> SessionConfig:
+        if (self.days is None) == (self.date is None):
+            raise ValueError('a session needs either "days" (every week) or "date" (once), not both')
+        return self
+
+    @property
+    def at(self) -> time:
+        return time.fromisoformat(self.time)
+
+
 class ServiceConfig(_Section):
     id: str = Field(pattern=_SLUG)
     name: str = Field(min_length=1, max_length=200)
     duration_minutes: int = Field(ge=5, le=24 * 60)
+    price: float | None = Field(None, ge=0)
+    capacity: int = Field(1, ge=1, le=1000)
+    sessions: list[SessionConfig] = Field(default_factory=list)
+
+
+class PractitionerConfig(_Section):
+    id: str = Field(pattern=_SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    services: list[str] | None = None  # service ids; None: every service of the business
+    hours: dict[str, list[str]] | None = None  # None: the business's hours
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        return _weekly_hours(value)
+
+
+class RoomConfig(_Section):
+    id: str = Field(pattern=_SLUG)
+    name: str = Field(min_length=1, max_length=200)
+    services: list[str] = Field(min_length=1)  # the services that need a room like this one
 
 
 class ChannelConfig(_Section):
@@ -206,6 +280,8 @@ class BusinessConfig(_Section):
     replies: RepliesConfig = Field(default_factory=RepliesConfig)
     faq: list[FaqConfig] = Field(default_factory=list)
     services: list[ServiceConfig] = Field(default_factory=list)
+    practitioners: list[PractitionerConfig] = Field(default_factory=list)
+    rooms: list[RoomConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -220,24 +296,7 @@ class BusinessConfig(_Section):
     @field_validator("hours", mode="before")
     @classmethod
     def _hours(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        problems = []
-        for day, ranges in value.items():
-            if day not in WEEKDAYS:
-                problems.append(f'{day}: "{day}" is not a weekday ({", ".join(WEEKDAYS)})')
-                continue
-            if not isinstance(ranges, str | list):
-                problems.append(f'{day}: {ranges!r} is not "HH:MM-HH:MM" or a list of them')
-                continue
-            for item in [ranges] if isinstance(ranges, str) else ranges:
-                try:
-                    _check_range(str(item))
-                except ValueError as err:
-                    problems.append(f"{day}: {err}")
-        if problems:
-            raise ValueError(" | ".join(problems))
-        return {day: [ranges] if isinstance(ranges, str) else ranges for day, ranges in value.items()}
+        return _weekly_hours(value)
 
     @field_validator("services")
     @classmethod
@@ -247,6 +306,74 @@ class BusinessConfig(_Section):
         if duplicates:
             raise ValueError(f"service ids must be unique: {', '.join(duplicates)}")
         return value
+
+    @model_validator(mode="after")
+    def _resources(self) -> BusinessConfig:
+        """Practitioners, rooms and class sessions must name things that exist; each problem at its key."""
+        problems = _resource_problems(self)
+        if problems:
+            raise ValueError(NESTED + " | ".join(problems))
+        return self
+
+    def practitioner(self, key: str) -> PractitionerConfig | None:
+        return next((p for p in self.practitioners if p.id == key), None)
+
+    def does(self, practitioner: PractitionerConfig, service: str) -> bool:
+        return practitioner.services is None or service in practitioner.services
+
+
+# A model validator's message that starts with this holds "sub.path: problem" parts joined by " | ", each
+# reported at its own key path under the model's (see `_problems`).
+NESTED = "@nested "
+
+
+def _resource_problems(b: BusinessConfig) -> list[str]:
+    services = {s.id: s for s in b.services}
+    problems: list[str] = []
+    for kind, items in (("practitioner", b.practitioners), ("room", b.rooms)):
+        ids = [item.id for item in items]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            problems.append(f"{kind}s: {kind} ids must be unique: {', '.join(duplicates)}")
+    for i, p in enumerate(b.practitioners):
+        for j, key in enumerate(p.services or []):
+            if key not in services:
+                problems.append(f'practitioners[{i}].services[{j}]: "{key}" is not a service of {b.id}')
+    for i, r in enumerate(b.rooms):
+        for j, key in enumerate(r.services):
+            if key not in services:
+                problems.append(f'rooms[{i}].services[{j}]: "{key}" is not a service of {b.id}')
+    for i, s in enumerate(b.services):
+        if s.capacity > 1 and not s.sessions:
+            problems.append(
+                f"services[{i}].sessions: a class (capacity {s.capacity}) needs sessions: "
+                '[[businesses.services.sessions]] with days = ["tue"] or date = 2026-12-01, and time'
+            )
+        if s.sessions and s.capacity < 2:
+            problems.append(
+                f"services[{i}].capacity: a service with sessions is a class and needs capacity = N "
+                "(2 or more)"
+            )
+        if b.practitioners and not any(b.does(p, s.id) for p in b.practitioners):
+            problems.append(f"services[{i}]: no practitioner performs {s.id}")
+        for j, session in enumerate(s.sessions):
+            where = f"services[{i}].sessions[{j}]"
+            if session.practitioner is None:
+                if b.practitioners:
+                    problems.append(f"{where}.practitioner: every session needs the one who holds it")
+            else:
+                held_by = b.practitioner(session.practitioner)
+                if held_by is None:
+                    problems.append(f'{where}.practitioner: "{session.practitioner}" is not a practitioner')
+                elif not b.does(held_by, s.id):
+                    problems.append(f'{where}.practitioner: "{session.practitioner}" does not perform {s.id}')
+            if session.room is not None:
+                room = next((r for r in b.rooms if r.id == session.room), None)
+                if room is None:
+                    problems.append(f'{where}.room: "{session.room}" is not a room')
+                elif s.id not in room.services:
+                    problems.append(f'{where}.room: room "{session.room}" does not list {s.id}')
+    return problems
 
 
 class Config(_Section):
@@ -296,6 +423,9 @@ def _problems(error: ValidationError) -> list[str]:
         path = _key_path(tuple(item["loc"]))
         if item["type"] == "extra_forbidden":
             message = "is not a known key"
+        if message.startswith(NESTED):
+            lines.extend(f"{path}.{part}" for part in message.removeprefix(NESTED).split(" | "))
+            continue
         if path.endswith(".hours") and item["type"] == "value_error":
             # BusinessConfig._hours: "day: problem" parts joined by " | ", each reported at hours.<day>.
             lines.extend(f"{path}.{part}" for part in message.split(" | "))

@@ -249,6 +249,7 @@ class Dispatcher:
                     deferred.update(await self._handler.handle(session, [_event(event)]))
                 handled.append(event)
             except Exception as err:
+                log.debug("event=dispatch.event_failed_trace event=%s", event.id, exc_info=True)
                 give_up = event.attempts + 1 >= self._max_attempts
                 log.error(
                     "event=dispatch.event_failed event=%s attempt=%d give_up=%s error=%s",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
-from bot.config import Config, parse_duration
-from flows.availability import BookingRules
-from flows.context import BusinessProfile, ServiceInfo
+from bot.config import WEEKDAYS, BusinessConfig, Config, parse_duration
+from flows.availability import BookingRules, narrowed
+from flows.context import BusinessProfile, PractitionerInfo, RoomInfo, ServiceInfo, SessionInfo
 from flows.messages import ChannelKind
 from storage.db import Database
-from storage.models import Business, Channel, Service
+from storage.models import Business, Channel, Practitioner, Room, Service
 
 
 async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDirectory:
@@ -38,6 +39,8 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
                 session.add(service)
             for stale in existing.values():
                 stale.active = False  # appointments still point at it; it is just no longer offered
+            await _sync_resources(session, Practitioner, b.id, [(p.id, p.name) for p in b.practitioners])
+            await _sync_resources(session, Room, b.id, [(r.id, r.name) for r in b.rooms])
             for c in b.channels:
                 channel = (
                     await session.scalars(
@@ -59,6 +62,25 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
                     )
                 )
     return directory
+
+
+async def _sync_resources(
+    session: AsyncSession,
+    model: type[Practitioner] | type[Room],
+    business_id: str,
+    wanted: list[tuple[str, str]],
+) -> None:
+    """Practitioners or rooms as the config lists them; one left out is kept inactive, since appointments
+    and time off still point at it."""
+    existing = {
+        r.key: r for r in await session.scalars(select(model).where(model.business_id == business_id))
+    }
+    for position, (key, name) in enumerate(wanted):
+        row = existing.pop(key, None) or model(business_id=business_id, key=key)
+        row.name, row.position, row.active = name, position, True
+        session.add(row)
+    for stale in existing.values():
+        stale.active = False
 
 
 async def local_channel(db: Database, business_id: str, kind: str, clock: Clock) -> ChannelInfo:
@@ -91,23 +113,53 @@ async def local_channel(db: Database, business_id: str, kind: str, clock: Clock)
 
 
 def business_profiles(config: Config) -> dict[str, BusinessProfile]:
-    return {
-        b.id: BusinessProfile(
-            id=b.id,
-            name=b.name,
-            locale=b.locale,
-            timezone=b.timezone,
-            greeting=b.replies.greeting,
-            services=tuple(ServiceInfo(s.id, s.name, s.duration_minutes) for s in b.services),
-            rules=BookingRules.from_strings(
-                timezone=b.timezone,
-                hours=b.hours,
-                slot_step_minutes=b.booking.slot_step_minutes,
-                buffer_minutes=b.booking.buffer_minutes,
-                min_notice=parse_duration(b.booking.min_notice),
-                max_ahead=parse_duration(b.booking.max_ahead),
-            ),
-            ask_phone=b.booking.ask_phone,
-        )
-        for b in config.businesses
-    }
+    return {b.id: business_profile(b) for b in config.businesses}
+
+
+def business_profile(b: BusinessConfig) -> BusinessProfile:
+    rules = BookingRules.from_strings(
+        timezone=b.timezone,
+        hours=b.hours,
+        slot_step_minutes=b.booking.slot_step_minutes,
+        buffer_minutes=b.booking.buffer_minutes,
+        min_notice=parse_duration(b.booking.min_notice),
+        max_ahead=parse_duration(b.booking.max_ahead),
+    )
+    return BusinessProfile(
+        id=b.id,
+        name=b.name,
+        locale=b.locale,
+        timezone=b.timezone,
+        greeting=b.replies.greeting,
+        services=tuple(
+            ServiceInfo(
+                s.id,
+                s.name,
+                s.duration_minutes,
+                capacity=s.capacity,
+                sessions=tuple(
+                    SessionInfo(
+                        at=session.at,
+                        weekdays=tuple(WEEKDAYS.index(day) for day in session.days or ()),
+                        on=session.date,
+                        practitioner=session.practitioner,
+                        room=session.room,
+                    )
+                    for session in s.sessions
+                ),
+            )
+            for s in b.services
+        ),
+        rules=rules,
+        ask_phone=b.booking.ask_phone,
+        practitioners=tuple(
+            PractitionerInfo(
+                key=p.id,
+                name=p.name,
+                services=None if p.services is None else frozenset(p.services),
+                rules=rules if p.hours is None else narrowed(rules, p.hours),
+            )
+            for p in b.practitioners
+        ),
+        rooms=tuple(RoomInfo(r.id, r.name, frozenset(r.services)) for r in b.rooms),
+    )

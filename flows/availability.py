@@ -32,7 +32,7 @@ import heapq
 import itertools
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -52,7 +52,12 @@ class Unavailable(StrEnum):
     OFF_GRID = "off_grid"  # inside opening hours but not on the slot step
     DOES_NOT_FIT = "does_not_fit"  # would run past the end of its opening range
     TOO_SOON = "too_soon"  # before now + min_notice
-    TAKEN = "taken"  # clashes with a busy interval (buffers included)
+    TAKEN = "taken"  # clashes with a busy interval (buffers included), or no fitting room is free
+    # Reasons only a business with practitioners or classes gives (see flows.calendars):
+    AWAY = "away"  # the practitioner asked for has time off then
+    NOT_WORKING = "not_working"  # the business is open, but the practitioner asked for does not work then
+    NO_SESSION = "no_session"  # a class that does not meet at that time
+    FULL = "full"  # a class session with no places left
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +115,27 @@ class BookingRules:
         )
 
 
+def narrowed(rules: BookingRules, hours: Mapping[str, Sequence[str] | str]) -> BookingRules:
+    """The rules for someone who works `hours` (config shapes) inside the business's opening hours: each
+    day's ranges intersected with theirs; a day either leaves out is closed."""
+    own: dict[int, list[Range]] = {}
+    for day, ranges in hours.items():
+        items = [ranges] if isinstance(ranges, str) else ranges
+        own[WEEKDAYS.index(day)] = [_parse_range(item) for item in items]
+    result: dict[int, tuple[Range, ...]] = {}
+    for weekday, ranges in rules.hours.items():
+        parts: list[Range] = []
+        for open_at, close_at in ranges:
+            for start, end in own.get(weekday, ()):
+                begin = max(open_at, start)
+                finish = end if close_at is None else close_at if end is None else min(close_at, end)
+                if finish is None or finish > begin:
+                    parts.append((begin, finish))
+        if parts:
+            result[weekday] = tuple(dict.fromkeys(parts))
+    return replace(rules, hours=result)
+
+
 @dataclass(frozen=True, slots=True)
 class Busy:
     """An existing active appointment or a blocked period: aware datetimes, any zone, `[start, end)`."""
@@ -118,15 +144,30 @@ class Busy:
     end: datetime
 
 
+Rooms = Sequence[Sequence[Busy]] | None
+"""The busy time of each room that fits a service: a start also needs one of them free for the whole
+appointment (buffer included). None: the service needs no room."""
+
+
 def is_bookable(
-    rules: BookingRules, duration: timedelta, busy: Sequence[Busy], now: datetime, start: datetime
+    rules: BookingRules,
+    duration: timedelta,
+    busy: Sequence[Busy],
+    now: datetime,
+    start: datetime,
+    rooms: Rooms = None,
 ) -> bool:
     """True when `start` is a slot `free_slots` would offer; the same as `why_not(...) is None`."""
-    return why_not(rules, duration, busy, now, start) is None
+    return why_not(rules, duration, busy, now, start, rooms) is None
 
 
 def why_not(
-    rules: BookingRules, duration: timedelta, busy: Sequence[Busy], now: datetime, start: datetime
+    rules: BookingRules,
+    duration: timedelta,
+    busy: Sequence[Busy],
+    now: datetime,
+    start: datetime,
+    rooms: Rooms = None,
 ) -> Unavailable | None:
     """Why `start` cannot be booked, or None if it can; reasons are checked in `Unavailable`'s order.
 
@@ -152,6 +193,8 @@ def why_not(
         return Unavailable.TOO_SOON
     if clashes(busy, start, start + duration, rules.buffer):
         return Unavailable.TAKEN
+    if rooms is not None and all(clashes(room, start, start + duration, rules.buffer) for room in rooms):
+        return Unavailable.TAKEN
     return None
 
 
@@ -164,12 +207,17 @@ def clashes(busy: Iterable[Busy], start: datetime, end: datetime, buffer: timede
 
 
 def free_slots(
-    rules: BookingRules, duration: timedelta, busy: Sequence[Busy], now: datetime, day: date
+    rules: BookingRules,
+    duration: timedelta,
+    busy: Sequence[Busy],
+    now: datetime,
+    day: date,
+    rooms: Rooms = None,
 ) -> list[datetime]:
     """Every bookable start on the local calendar `day`, ascending, in `rules.zone`."""
     _check_duration(duration)
     window = _Window.of(rules, _utc(now, "now"))
-    return _localize(rules, _day_slots(rules, duration, _Taken(busy, rules.buffer), window, day))
+    return _localize(rules, _day_slots(rules, duration, _taken(busy, rules.buffer, rooms), window, day))
 
 
 def nearest_free(
@@ -179,6 +227,7 @@ def nearest_free(
     now: datetime,
     wanted: datetime,
     count: int = 3,
+    rooms: Rooms = None,
 ) -> list[datetime]:
     """Up to `count` alternatives to `wanted`, ascending: first the closest bookable starts on wanted's day.
 
@@ -191,7 +240,7 @@ def nearest_free(
     window = _Window.of(rules, _utc(now, "now"))
     if count <= 0 or not _has_hours(rules):
         return []
-    taken = _Taken(busy, rules.buffer)
+    taken = _taken(busy, rules.buffer, rooms)
     day = wanted.astimezone(rules.zone).date()
     same_day = _day_slots(rules, duration, taken, window, day)
     chosen = sorted(same_day, key=lambda slot: (abs(slot - wanted), slot))[:count]
@@ -208,6 +257,7 @@ def first_free(
     count: int = 3,
     after: datetime | None = None,
     part: tuple[time, time] | None = None,
+    rooms: Rooms = None,
 ) -> list[datetime]:
     """The `count` soonest bookable starts at or after `after` (and never before now + min_notice), ascending.
 
@@ -222,7 +272,7 @@ def first_free(
         window = _Window(max(window.earliest, _utc(after, "after")), window.latest)
     if count <= 0 or not _has_hours(rules):
         return []
-    taken = _Taken(busy, rules.buffer)
+    taken = _taken(busy, rules.buffer, rooms)
     first_day = window.earliest.astimezone(rules.zone).date()
     return _localize(rules, _scan(rules, duration, taken, window, first_day, count, part))
 
@@ -275,6 +325,28 @@ class _Taken:
         return i >= 0 and self.ends[i] > start
 
 
+class _WithRoom:
+    """A practitioner's own busy time, and the rooms a service can use: a start needs the first clear and
+    at least one of the rooms clear."""
+
+    __slots__ = ("own", "rooms")
+
+    def __init__(self, own: _Taken, rooms: list[_Taken]) -> None:
+        self.own, self.rooms = own, rooms
+
+    def clashes(self, start: datetime, until: datetime) -> bool:
+        if self.own.clashes(start, until):
+            return True
+        return all(room.clashes(start, until) for room in self.rooms)
+
+
+def _taken(busy: Iterable[Busy], buffer: timedelta, rooms: Rooms) -> _Taken | _WithRoom:
+    own = _Taken(busy, buffer)
+    if rooms is None:
+        return own
+    return _WithRoom(own, [_Taken(room, buffer) for room in rooms])
+
+
 def _parse_range(text: str) -> Range:
     """Parse "08:00-12:00" into (time(8), time(12)); an end of "24:00" becomes None."""
     try:
@@ -304,6 +376,11 @@ def _has_hours(rules: BookingRules) -> bool:
 
 def _localize(rules: BookingRules, instants: Iterable[datetime]) -> list[datetime]:
     return [instant.astimezone(rules.zone) for instant in instants]
+
+
+def instant_of(zone: ZoneInfo, wall: datetime) -> datetime | None:
+    """The UTC instant of a naive wall time's first occurrence, or None if a DST jump skips it."""
+    return _existing(zone, wall)
 
 
 def _existing(zone: ZoneInfo, wall: datetime) -> datetime | None:
@@ -340,7 +417,7 @@ def _openings(rules: BookingRules, day: date) -> list[_Opening]:
 
 
 def _day_slots(
-    rules: BookingRules, duration: timedelta, taken: _Taken, window: _Window, day: date
+    rules: BookingRules, duration: timedelta, taken: _Taken | _WithRoom, window: _Window, day: date
 ) -> list[datetime]:
     """Bookable starts (UTC) on the local `day`, ascending: the grid minus gaps, notice, fit and clashes."""
     found: list[list[datetime]] = []
@@ -385,11 +462,12 @@ def _grid(rules: BookingRules, opening: _Opening) -> Iterator[datetime]:
 def _scan(
     rules: BookingRules,
     duration: timedelta,
-    taken: _Taken,
+    taken: _Taken | _WithRoom,
     window: _Window,
     first_day: date,
     count: int,
     part: tuple[time, time] | None = None,
+    rooms: Rooms = None,
 ) -> list[datetime]:
     """The `count` soonest starts (UTC) from `first_day` on, never looking past the window's last day."""
     day = max(first_day, window.earliest.astimezone(rules.zone).date())

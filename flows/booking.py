@@ -70,8 +70,12 @@ class BookingFlow(PicksATime, Flow):
     async def note(self) -> bool:
         """Take everything the client said this turn; True when any of it was new."""
         learned = self._note_change() or await self._note_service()
+        learned = await self.note_practitioner() or learned
         heard = self.heard
-        if self.model.state == "asking_name" and not (heard.choice or heard.services or heard.intents):
+        named_someone = heard.named_with or heard.anyone or heard.same_as_last
+        if self.model.state == "asking_name" and not (
+            heard.choice or heard.services or heard.intents or named_someone
+        ):
             name = read_name(heard.text) if heard.when is None else None
             if name:
                 self.remember(name=name, rename=None)
@@ -79,6 +83,7 @@ class BookingFlow(PicksATime, Flow):
         if self.model.state == "asking_phone":
             learned = await self._note_phone() or learned
         learned = await self.note_time() or learned
+        self.check_practitioner()
         self.t.found["learned"] = learned
         return learned
 
@@ -170,6 +175,9 @@ class BookingFlow(PicksATime, Flow):
 
     def ask_service(self) -> None:
         services = self.t.business.services
+        asked = self.t.business.practitioner(self.wanted_with())
+        if asked is not None:
+            services = tuple(s for s in services if asked.does(s.key)) or services
         choices = [s for s in services if s.key in (self.slots.get("service_choices") or ())]
         self.forget("service_choices")
         options = [
@@ -178,7 +186,15 @@ class BookingFlow(PicksATime, Flow):
         ]
         if not choices:
             options.append(self.option("person", "talk_to_person"))
-        self.reply(self.say("ask_service", services=services, choosing_between=bool(choices)), options)
+        self.reply(
+            self.say(
+                "ask_service",
+                services=services,
+                choosing_between=bool(choices),
+                practitioner=asked.name if asked else None,
+            ),
+            options,
+        )
 
     def ask_name(self) -> None:
         self.reply(self.say("ask_name", renaming=bool(self.slots.get("rename"))))
@@ -197,6 +213,8 @@ class BookingFlow(PicksATime, Flow):
                 when=self.when(start),
                 name=self.slots.get("name") or self.model.client_name,
                 phone=self.slots.get("phone"),
+                practitioner=self.name_of(self.slots.get("practitioner")),
+                places_left=self.slots.get("places_left"),
             ),
             [self.option("yes", "book_it"), self.option("change", "change")],
         )
@@ -215,8 +233,19 @@ class BookingFlow(PicksATime, Flow):
         service, start = self.time_service(), self.start()
         assert service is not None and start is not None
         name = self.slots.get("name")
-        appointment = await self.desk.book(service, start, name, phone=self.slots.get("phone"))
+        practitioner = self.booked_with()
+        appointment = await self.desk.book(
+            service, start, name, phone=self.slots.get("phone"), practitioner=practitioner
+        )
         if name:
             self.model.client_name = name
         self.remember(appointment=appointment)
-        self.reply(self.say("booked", service_name=service.name, when=self.when(start)))
+        self.reply(
+            self.say(
+                "booked",
+                service_name=service.name,
+                when=self.when(start),
+                practitioner=self.name_of(practitioner),
+                switched=practitioner != self.slots.get("practitioner"),
+            )
+        )

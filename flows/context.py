@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
 from flows.messages import MessageType
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """When a class meets: every week on `weekdays` (0 = Monday), or once on `on`, at `at` (local)."""
+
+    at: time
+    weekdays: tuple[int, ...] = ()
+    on: date | None = None
+    practitioner: str | None = None
+    room: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +25,39 @@ class ServiceInfo:
     key: str
     name: str
     duration_minutes: int
+    capacity: int = 1  # more than 1: a class, held at `sessions`
+    sessions: tuple[SessionInfo, ...] = ()
+
+    @property
+    def is_class(self) -> bool:
+        return self.capacity > 1
+
+
+@dataclass(frozen=True, slots=True)
+class PractitionerInfo:
+    """Someone clients book with: the services they perform (None: all) and their own booking rules (the
+    business's, with opening hours narrowed to theirs)."""
+
+    key: str
+    name: str
+    services: frozenset[str] | None = None
+    rules: Any = None  # flows.availability.BookingRules
+
+    def does(self, service: str) -> bool:
+        return self.services is None or service in self.services
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """A room or piece of equipment that the listed services need one of."""
+
+    key: str
+    name: str
+    services: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +70,17 @@ class BusinessProfile:
     services: tuple[ServiceInfo, ...] = ()
     rules: Any = None  # flows.availability.BookingRules: hours, slot step, buffer, notice, horizon
     ask_phone: bool = True
+    practitioners: tuple[PractitionerInfo, ...] = ()  # none: the business is one calendar
+    rooms: tuple[RoomInfo, ...] = ()
+
+    def practitioner(self, key: str | None) -> PractitionerInfo | None:
+        return next((p for p in self.practitioners if p.key == key), None)
+
+    def qualified(self, service: str) -> tuple[PractitionerInfo, ...]:
+        return tuple(p for p in self.practitioners if p.does(service))
+
+    def rooms_for(self, service: str) -> tuple[RoomInfo, ...]:
+        return tuple(r for r in self.rooms if service in r.services)
 
 
 @dataclass(frozen=True, slots=True)

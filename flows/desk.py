@@ -5,22 +5,37 @@ together."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.availability import Busy, Unavailable, first_free, free_slots, is_bookable, nearest_free, why_not
+from flows.availability import Unavailable
+from flows.calendars import Calendar, Slot
 from flows.context import BusinessProfile, ServiceInfo
 from flows.messages import Reply
 from storage import appointments as store
 from storage.appointments import AppointmentView
 from storage.clients import merge_clients
 from storage.staff import queue_message, set_conversation_slots, whatsapp_owner_of
+from storage.time_off import away_between
 
 # Busy time is read for this many days at first; the whole booking horizon only when that is not enough.
 FIRST_LOOK = timedelta(days=8)
 WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+_UNREAD = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The rows a new or moved appointment points at."""
+
+    service_id: int
+    practitioner_id: int | None
+    room_id: int | None
+    seat: int
 
 
 @dataclass
@@ -33,6 +48,9 @@ class Desk:
     actor: str = "client"
     # (channel kind, user id, phone) -> the platform recipient; given by the pipeline, which knows channels
     address: Callable[[str, str | None, str | None], str] | None = None
+    _calendar: Calendar | None = field(default=None, init=False, repr=False)
+    _seen_last: object = field(default=_UNREAD, init=False, repr=False)
+    _ids: tuple[dict[str, int], dict[str, int]] | None = field(default=None, init=False, repr=False)
 
     @property
     def rules(self):  # type: ignore[no-untyped-def]
@@ -50,28 +68,59 @@ class Desk:
 
     # ------------------------------------------------------------------------------------- availability
 
-    async def _busy(self, start: datetime, end: datetime, ignore: int | None) -> list[Busy]:
-        rows = await store.busy_between(
-            self.session, self.business.id, start - timedelta(days=1), end + timedelta(days=1), ignore=ignore
+    async def calendar(self, since: datetime, until: datetime, ignore: int | None = None) -> Calendar:
+        """Everyone's busy time around [since, until); `ignore` is an appointment being moved."""
+        since, until = since - timedelta(days=1), until + timedelta(days=1)
+        booked = await store.booked_between(self.session, self.business.id, since, until, ignore=ignore)
+        away = (
+            await away_between(self.session, self.business.id, since, until)
+            if self.business.practitioners
+            else []
         )
-        return [Busy(s, e) for s, e in rows]
+        found = Calendar(self.business, booked, away, since, until)
+        self._calendar = found
+        return found
+
+    async def seen_last(self) -> str | None:
+        """The practitioner of the client's latest appointment that has begun (read once per turn)."""
+        if not self.business.practitioners:
+            return None
+        if self._seen_last is _UNREAD:
+            self._seen_last = await store.last_seen_with(
+                self.session, self.business.id, self.client_id, self.now
+            )
+        return self._seen_last  # type: ignore[return-value]
+
+    async def _chosen(self, calendar: Calendar, slots: list[Slot]) -> list[Slot]:
+        if not self.business.practitioners:
+            return slots
+        seen = await self.seen_last()
+        return [replace(slot, chosen=calendar.pick(slot, seen)) for slot in slots]
 
     async def why_not(
-        self, service: ServiceInfo, start: datetime, ignore: int | None = None
+        self, service: ServiceInfo, start: datetime, ignore: int | None = None, who: str | None = None
     ) -> Unavailable | None:
         duration = timedelta(minutes=service.duration_minutes)
-        busy = await self._busy(start, start + duration, ignore)
-        return why_not(self.rules, duration, busy, self.now, start)
+        calendar = await self.calendar(start, start + duration, ignore)
+        return calendar.why_not(service, self.now, start, who)
 
     async def is_free(
-        self, service: ServiceInfo, start: datetime, *, ignore: int | None = None, lock: bool = False
-    ) -> bool:
-        """With `lock`, the answer holds until the transaction ends: no one else can book meanwhile."""
+        self,
+        service: ServiceInfo,
+        start: datetime,
+        *,
+        ignore: int | None = None,
+        lock: bool = False,
+        who: str | None = None,
+    ) -> Slot | None:
+        """The slot at `start` with whoever is free then, or None. With `lock`, the answer holds until
+        the transaction ends: no one else can book meanwhile."""
         if lock:
             await store.lock_calendar(self.session, self.business.id)
         duration = timedelta(minutes=service.duration_minutes)
-        busy = await self._busy(start, start + duration, ignore)
-        return is_bookable(self.rules, duration, busy, self.now, start)
+        calendar = await self.calendar(start, start + duration, ignore)
+        slot = calendar.at(service, self.now, start, who)
+        return (await self._chosen(calendar, [slot]))[0] if slot is not None else None
 
     async def free_on(
         self,
@@ -79,27 +128,32 @@ class Desk:
         day: date,
         window: tuple[time, time] | None = None,
         ignore: int | None = None,
-    ) -> list[datetime]:
+        who: str | None = None,
+    ) -> list[Slot]:
         start = datetime.combine(day, time(0), self.rules.zone)
-        busy = await self._busy(start, start + timedelta(days=1), ignore)
-        slots = free_slots(self.rules, timedelta(minutes=service.duration_minutes), busy, self.now, day)
+        calendar = await self.calendar(start, start + timedelta(days=1), ignore)
+        slots = calendar.on_day(service, self.now, day, who)
         if window:
-            slots = [s for s in slots if window[0] <= s.time() < window[1]]
-        return slots
+            slots = [s for s in slots if window[0] <= s.start.time() < window[1]]
+        return await self._chosen(calendar, slots)
 
     async def nearest(
-        self, service: ServiceInfo, wanted: datetime, count: int = 3, ignore: int | None = None
-    ) -> list[datetime]:
+        self,
+        service: ServiceInfo,
+        wanted: datetime,
+        count: int = 3,
+        ignore: int | None = None,
+        who: str | None = None,
+    ) -> list[Slot]:
         duration = timedelta(minutes=service.duration_minutes)
         for span in (FIRST_LOOK, self.rules.max_ahead + FIRST_LOOK):
             until = wanted + span
-            busy = await self._busy(min(wanted, self.now) - FIRST_LOOK, until, ignore)
-            found = nearest_free(self.rules, duration, busy, self.now, wanted, count)
+            calendar = await self.calendar(min(wanted, self.now) - FIRST_LOOK, until, ignore)
+            found = calendar.nearest(service, self.now, wanted, count, who)
             # Only starts inside the window whose appointments were read are known to be free.
-            trusted = [s for s in found if s + duration <= until]
-            if len(trusted) >= len(found):
-                return found
-        return found
+            if all(s.start + duration <= until for s in found) and len(found) >= count:
+                break
+        return await self._chosen(calendar, found)
 
     async def soonest(
         self,
@@ -108,16 +162,17 @@ class Desk:
         after: datetime | None = None,
         window: tuple[time, time] | None = None,
         ignore: int | None = None,
-    ) -> list[datetime]:
+        who: str | None = None,
+    ) -> list[Slot]:
         duration = timedelta(minutes=service.duration_minutes)
         begin = after or self.now
         for span in (FIRST_LOOK, self.rules.max_ahead + FIRST_LOOK):
             until = begin + span
-            busy = await self._busy(begin, until, ignore)
-            found = first_free(self.rules, duration, busy, self.now, count, after=after, part=window)
-            if all(s + duration <= until for s in found):
-                return found
-        return found
+            calendar = await self.calendar(begin, until, ignore)
+            found = calendar.soonest(service, self.now, count, after=after, part=window, who=who)
+            if all(s.start + duration <= until for s in found) and len(found) >= count:
+                break
+        return await self._chosen(calendar, found)
 
     # ------------------------------------------------------------------------------------- bookings
 
@@ -129,13 +184,43 @@ class Desk:
     async def upcoming(self) -> list[AppointmentView]:
         return await store.upcoming_for_client(self.session, self.business.id, self.client_id, self.now)
 
-    async def book(
-        self, service: ServiceInfo, start: datetime, name: str | None, phone: str | None = None
-    ) -> int:
-        """The caller checked `is_free(..., lock=True)` in this transaction."""
+    async def place(
+        self, service: ServiceInfo, start: datetime, practitioner: str | None, ignore: int | None = None
+    ) -> Placement:
+        """Where a booking at `start` goes: practitioner, room and seat as row ids. The caller holds the
+        calendar lock and has checked the time is free for `practitioner`."""
+        calendar = self._calendar
+        end = start + timedelta(minutes=service.duration_minutes)
+        if calendar is None or not (calendar.since <= start and end <= calendar.until):
+            calendar = await self.calendar(start, end, ignore)
+        if self._ids is None:
+            self._ids = await store.resource_ids(self.session, self.business.id)
+        practitioners, rooms = self._ids
+        room = calendar.room_for(service, start)
+        seat = 1
         service_id = await store.service_id(self.session, self.business.id, service.key)
         if service_id is None:
             raise LookupError(f"service {service.key} is not in the database")
+        if service.is_class:
+            taken = await store.seats_taken(self.session, self.business.id, service_id, start)
+            seat = next(n for n in range(1, service.capacity + len(taken) + 2) if n not in taken)
+        return Placement(
+            service_id=service_id,
+            practitioner_id=practitioners.get(practitioner) if practitioner else None,
+            room_id=rooms.get(room) if room else None,
+            seat=seat,
+        )
+
+    async def book(
+        self,
+        service: ServiceInfo,
+        start: datetime,
+        name: str | None,
+        phone: str | None = None,
+        practitioner: str | None = None,
+    ) -> int:
+        """The caller checked `is_free(..., lock=True)` in this transaction."""
+        placed = await self.place(service, start, practitioner)
         if name:
             await store.set_client_name(self.session, self.client_id, name, self.now)
         if phone:
@@ -143,16 +228,27 @@ class Desk:
         return await store.insert_appointment(
             self.session,
             business_id=self.business.id,
-            service_id=service_id,
+            service_id=placed.service_id,
             client_id=self.client_id,
             channel=self.channel,
             start=start,
             end=start + timedelta(minutes=service.duration_minutes),
             actor=self.actor,
             now=self.now,
+            practitioner_id=placed.practitioner_id,
+            room_id=placed.room_id,
+            seat=placed.seat,
         )
 
-    async def move(self, appointment: AppointmentView, start: datetime) -> bool:
+    async def move(
+        self, appointment: AppointmentView, start: datetime, practitioner: str | None = None
+    ) -> bool:
+        service = self.service(appointment.service_key) or ServiceInfo(
+            appointment.service_key,
+            appointment.service_name,
+            int((appointment.end - appointment.start).total_seconds() // 60),
+        )
+        placed = await self.place(service, start, practitioner, ignore=appointment.id)
         return await store.move_appointment(
             self.session,
             self.business.id,
@@ -161,6 +257,9 @@ class Desk:
             end=start + (appointment.end - appointment.start),
             actor=self.actor,
             now=self.now,
+            practitioner_id=placed.practitioner_id,
+            room_id=placed.room_id,
+            seat=placed.seat,
         )
 
     async def cancel(self, appointment_id: int) -> bool:

@@ -49,7 +49,7 @@ JOBS = {
 # Slots that belong to the conversation, not to one job: kept when a job starts.
 KEPT = ("greeted", "reminded", "stopped", "paused")
 # What a booking under way has gathered: kept aside during a side trip (say, cancelling), then resumed.
-BOOKING_SLOTS = ("service", "start", "wanted", "day", "at", "part", "name", "phone")
+BOOKING_SLOTS = ("service", "start", "wanted", "day", "at", "part", "name", "phone", "with", "practitioner")
 # Words that say "I'm coming" (not just "ok"): they reconfirm a booked appointment even without a reminder.
 COMING = re.compile(
     r"\b(i'?m coming|i am coming|i'?ll be there|i will be there|i'?ll come|i will come|"
@@ -109,6 +109,8 @@ class Engine:
             self._start(conversation, DEFAULT_FLOW)
         switched = await self._language(conversation, heard, desk)
         await self._route(conversation, ctx, switched)
+        for line in reversed(ctx.found.pop("before", [])):
+            _prepend(ctx, line)
         self._greet_first_time(conversation, ctx, turn)
         _remember_options(conversation, ctx.replies)
         return ctx.replies
@@ -189,7 +191,9 @@ class Engine:
         reminded = finished and (conversation.slots.get("reminded") or COMING.search(heard.text.casefold()))
         if heard.says(Intent.YES) and (heard.appointment or reminded):
             return "reconfirming"  # a reminder's button, a yes to a reminder, or "I'll be there"
-        wants_booking = heard.says(Intent.FIRST_AVAILABLE) or heard.services or heard.when
+        wants_booking = (
+            heard.says(Intent.FIRST_AVAILABLE) or heard.services or heard.when or heard.practitioner
+        )
         if wants_booking and (conversation.flow == "handoff" or self._finished(conversation)):
             return "booking"  # inside another job, a service or a day is that job's answer
         return None
@@ -281,6 +285,7 @@ class Engine:
                 "service_name": a.service_name,
                 "when": formatting.moment(desk.local(a.start), locale, today),
                 "confirmed": a.status == "confirmed",
+                "practitioner": a.practitioner_name,
             }
             for a in upcoming
         ]
@@ -360,4 +365,12 @@ async def _send(machine: Flow) -> None:
 
 
 def _understood(heard: Heard) -> bool:
-    return bool(heard.intents or heard.services or heard.choice or heard.asked_language)
+    return bool(
+        heard.intents
+        or heard.services
+        or heard.choice
+        or heard.asked_language
+        or heard.practitioner
+        or heard.anyone
+        or heard.same_as_last
+    )

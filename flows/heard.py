@@ -13,12 +13,14 @@ from flows.context import BusinessProfile, Turn
 from flows.messages import MessageType
 from flows.understanding.intents import Intent, read_intents
 from flows.understanding.language import asked_language, detect_language
+from flows.understanding.practitioners import read_practitioner
 from flows.understanding.services import ServiceCandidate, match_services
 from flows.understanding.when import When, read_when
 
 # Option ids: what a tap means. Flows build options with these prefixes; `understand` reads them back.
 SERVICE = "svc:"
 SLOT = "slot:"
+WITH = "@"  # a time offered with someone: "slot:<start>@<practitioner>"
 APPOINTMENT = "appt:"
 CHANGE = "change:"
 LANGUAGE = "lang:"
@@ -56,18 +58,23 @@ class Heard:
     asked_language: str | None = None
     appointment: int | None = None
     unreadable: bool = False
+    practitioner: str | None = None  # a practitioner's key: "with Mia", or the one on a tapped time
+    named_with: bool = False  # the name came after "with" / "hos"
+    anyone: bool = False  # "whoever is free"
+    same_as_last: bool = False  # "the same as last time"
 
     def says(self, *intents: Intent) -> bool:
         return any(i in self.intents for i in intents)
 
     @property
     def slot(self) -> datetime | None:
-        """The start the client tapped, as an aware datetime."""
+        """The start the client tapped, as an aware datetime ("slot:<start>" or "slot:<start>@<who>")."""
         if self.choice and self.choice.startswith(SLOT):
             try:
-                return datetime.fromisoformat(self.choice.removeprefix(SLOT))
+                moment = datetime.fromisoformat(self.choice.removeprefix(SLOT).split(WITH, 1)[0])
             except ValueError:
                 return None
+            return moment if moment.tzinfo is not None else None
         return None
 
     @property
@@ -87,6 +94,7 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
     if not text:
         return Heard(text="")
     candidates = [ServiceCandidate(s.key, s.name) for s in business.services]
+    asked = read_practitioner(text, [(p.key, p.name) for p in business.practitioners])
     return Heard(
         text=text,
         intents=tuple(read_intents(text)),
@@ -94,12 +102,18 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
         when=read_when(text, business.locale, now),
         language=detect_language(text, ("en", "da")),
         asked_language=asked_language(text),
+        practitioner=asked.practitioner,
+        named_with=asked.named_with,
+        anyone=asked.anyone,
+        same_as_last=asked.same_as_last,
     )
 
 
 def _tapped(choice: str, title: str) -> Heard:
     if choice in TAPS:
         return Heard(text=title, choice=choice, intents=(TAPS[choice],))
+    if choice.startswith(SLOT) and WITH in choice:
+        return Heard(text=title, choice=choice, practitioner=choice.rsplit(WITH, 1)[1] or None)
     if choice.startswith(SERVICE):
         return Heard(text=title, choice=choice, services=(choice.removeprefix(SERVICE),))
     if choice.startswith(APPOINTMENT):

@@ -8,8 +8,9 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flows.calendars import Slot
 from flows.context import ServiceInfo
-from flows.heard import APPOINTMENT, SLOT
+from flows.heard import APPOINTMENT, SLOT, WITH
 from flows.messages import Option
 from flows.understanding.intents import Intent
 from flows.understanding.when import PartOfDay, When
@@ -22,7 +23,19 @@ WINDOWS = {
 }
 MAX_OFFERED = 8
 FEW = 4  # a spread this short gets filled up with the next free starts
-TIME_SLOTS = ("start", "wanted", "day", "at", "part", "offered", "just_taken", "next_week", "same_time")
+TIME_SLOTS = (
+    "start",
+    "wanted",
+    "day",
+    "at",
+    "part",
+    "offered",
+    "just_taken",
+    "next_week",
+    "same_time",
+    "practitioner",
+    "places_left",
+)
 NEXT_WEEK = re.compile(r"\bnext week\b|\bnæste uge\b|\bnaeste uge\b")
 
 
@@ -57,11 +70,87 @@ class PicksATime:
         return self.said_yes() and await self.slot_still_free()
 
     async def slot_still_free(self) -> bool:
-        """Takes the calendar lock: the answer holds until the booking commits."""
+        """Takes the calendar lock: the answer holds until the booking commits. A client who asked for
+        no one in particular gets whoever is free then, should the one shown have been taken meanwhile."""
         service, start = self.time_service(), self.start()
         if service is None or start is None:
             return False
-        return bool(await self.desk.is_free(service, start, ignore=self.moving(), lock=True))
+        slot = await self.desk.is_free(
+            service, start, ignore=self.moving(), lock=True, who=self.wanted_with()
+        )
+        if slot is None:
+            return False
+        if slot.practitioners and self.slots.get("practitioner") not in slot.practitioners:
+            self.t.found["practitioner"] = slot.chosen
+        return True
+
+    def wanted_with(self) -> str | None:
+        """The practitioner the client asked for, if any."""
+        return self.slots.get("with")
+
+    def booked_with(self) -> str | None:
+        """Who the booking under way is with: the one checked under the lock this turn, else the one shown."""
+        found = self.t.found.get("practitioner")
+        return found if found is not None else self.slots.get("practitioner")
+
+    def name_of(self, key: str | None) -> str | None:
+        found = self.t.business.practitioner(key)
+        return found.name if found else None
+
+    # ------------------------------------------------------------------------------------- who
+
+    async def note_practitioner(self) -> bool:
+        """ "With Mia", "the same as last time", "anyone": whom the client wants to see. True when said."""
+        heard = self.heard
+        if not self.t.business.practitioners or heard.slot is not None:
+            return False
+        if self.model.state == "asking_name" and not heard.named_with:
+            return False  # "Mia Jensen" answering "what is your name?" is the client
+        key = heard.practitioner
+        if heard.same_as_last and key is None:
+            key = await self.desk.seen_last()
+            if key is None:
+                self.before(self.say("no_previous"))
+                self.forget("with")
+                return True
+        if key is None and not heard.anyone:
+            return False
+        if key is None:
+            self.forget("with")
+            self.remember(with_anyone=True)
+        else:
+            self.forget("with_anyone")
+            self.remember(**{"with": key})
+        if heard.when is None and self.time_service() is not None:
+            kept = self.start() or (
+                datetime.fromisoformat(self.slots["wanted"]) if self.slots.get("wanted") else None
+            )
+            if kept is not None:
+                await self._want(kept)  # the time still stands, with the one asked for if they are free
+        return True
+
+    def check_practitioner(self) -> None:
+        """One who does not perform the service is said plainly, with who does; then anyone qualified."""
+        key, service = self.wanted_with(), self.time_service()
+        if key is None or service is None:
+            return
+        asked = self.t.business.practitioner(key)
+        if asked is not None and asked.does(service.key):
+            return
+        others = [p.name for p in self.t.business.qualified(service.key)]
+        self.before(
+            self.say(
+                "practitioner_not_for",
+                practitioner=asked.name if asked else key,
+                service_name=service.name,
+                others=others,
+            )
+        )
+        self.forget("with")
+
+    def before(self, line: str) -> None:
+        """A sentence that goes on top of this turn's first reply."""
+        self.t.found.setdefault("before", []).append(line)
 
     # ------------------------------------------------------------------------------------- reading
 
@@ -70,7 +159,7 @@ class PicksATime:
         the appointment) is known, they are kept and used as soon as it is."""
         heard = self.heard
         if heard.slot is not None:
-            return await self._want(heard.slot)
+            return await self._want(heard.slot, heard.practitioner)
         if heard.says(Intent.FIRST_AVAILABLE):
             self.forget(*TIME_SLOTS, "after")
             return True
@@ -132,12 +221,17 @@ class PicksATime:
         now = self.desk.local_now
         return now.date() if at > now.time() else now.date() + timedelta(days=1)
 
-    async def _want(self, start: datetime) -> bool:
+    async def _want(self, start: datetime, tapped: str | None = None) -> bool:
+        """`tapped`: the practitioner an offered time was shown with; tapping it is choosing them."""
         service = self.time_service()
         self.forget(*TIME_SLOTS, "after")
         self.remember(day=self.desk.local(start).date().isoformat())
-        if service is not None and await self.desk.is_free(service, start, ignore=self.moving()):
-            self.remember(start=start.isoformat())
+        if tapped is not None and tapped != self.wanted_with() and self.t.business.practitioner(tapped):
+            self.forget("with")
+        who = tapped if self.t.business.practitioner(tapped) else self.wanted_with()
+        slot = await self.desk.is_free(service, start, ignore=self.moving(), who=who) if service else None
+        if slot is not None:
+            self.remember(start=start.isoformat(), practitioner=slot.chosen, places_left=slot.places_left)
         else:
             self.remember(wanted=start.isoformat())
         return True
@@ -148,55 +242,88 @@ class PicksATime:
         service = self.time_service()
         if service is None:
             return
-        ignore, desk = self.moving(), self.desk
+        ignore, desk, who = self.moving(), self.desk, self.wanted_with()
         wanted = datetime.fromisoformat(self.slots["wanted"]) if self.slots.get("wanted") else None
         window = WINDOWS.get(PartOfDay(self.slots["part"])) if self.slots.get("part") else None
         day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
         after = datetime.fromisoformat(self.slots["after"]) if self.slots.get("after") else None
+        common = {
+            "practitioner": self.name_of(who),
+            "is_class": service.is_class,
+            "service_name": service.name,
+        }
         if wanted is not None:
             reason = (
-                "same_time" if self.slots.get("same_time") else await desk.why_not(service, wanted, ignore)
+                "same_time"
+                if self.slots.get("same_time")
+                else await desk.why_not(service, wanted, ignore, who=who)
             )
-            offered = await desk.nearest(service, wanted, 3, ignore)
+            offered = await desk.nearest(service, wanted, 3, ignore, who=who)
             if not offered and str(reason) == "too_far":
                 last_week = desk.now + desk.rules.max_ahead - timedelta(days=7)
-                offered = await desk.nearest(service, last_week, 3, ignore)
+                offered = await desk.nearest(service, last_week, 3, ignore, who=who)
+            instead = None
+            if who is not None and reason is not None and str(reason) != "same_time":
+                instead = await desk.is_free(service, wanted, ignore=ignore)  # someone else, then?
+            if instead is not None:
+                offered = [instead, *(s for s in offered if s.start != wanted)][:4]
             text = self.say(
                 "time_unavailable",
                 reason=str(reason or "taken"),
                 just_taken=bool(self.slots.get("just_taken")) and str(reason or "taken") == "taken",
                 when=self.when(wanted),
                 offered=bool(offered),
+                instead=self.name_of(instead.chosen) if instead else None,
+                **common,
             )
         elif day is not None:
-            offered = _spread(await desk.free_on(service, day, window, ignore))
+            offered = _spread(await desk.free_on(service, day, window, ignore, who=who))
             part = self.slots.get("part")
             if not offered:
                 noon = datetime.combine(day, (window or (time(12), time(12)))[0], desk.rules.zone)
-                offered = await desk.nearest(service, noon, 3, ignore)
+                offered = await desk.nearest(service, noon, 3, ignore, who=who)
             text = self.say(
                 "times_on_day",
                 day=self.day_text(day),
                 part=part,
-                found=bool(offered) and self.desk.local(offered[0]).date() == day,
+                found=bool(offered) and self.desk.local(offered[0].start).date() == day,
                 offered=bool(offered),
+                **common,
             )
         else:
             later = after + timedelta(minutes=1) if after else None
-            soonest = await desk.soonest(service, 3 * MAX_OFFERED, after=later, window=window, ignore=ignore)
+            soonest = await desk.soonest(
+                service, 3 * MAX_OFFERED, after=later, window=window, ignore=ignore, who=who
+            )
             offered = _spread(soonest)[: 4 if window is None else MAX_OFFERED]
+            qualified = self.t.business.qualified(service.key)
             text = self.say(
                 "ask_time",
-                service_name=service.name,
                 duration=service.duration_minutes,
                 part=self.slots.get("part"),
                 later=after is not None and not self.slots.get("next_week"),
                 next_week=bool(self.slots.get("next_week")),
                 offered=bool(offered),
+                others=[p.name for p in qualified] if who is None and len(qualified) > 1 else [],
+                first=not self.slots.get("asked_time"),
+                **common,
             )
+            self.remember(asked_time=True)
         self.forget("just_taken")
-        self.remember(offered=[s.isoformat() for s in offered] or None)
-        self.reply(text, [Option(id=f"{SLOT}{s.isoformat()}", title=self.slot_title(s)) for s in offered])
+        self.remember(offered=[s.start.isoformat() for s in offered] or None)
+        self.reply(text, [self.slot_option(service, s) for s in offered])
+
+    def slot_option(self, service: ServiceInfo, slot: Slot) -> Option:
+        """A time to tap, with who it is with (when there is a choice) or the places left in a class."""
+        option_id = f"{SLOT}{slot.start.isoformat()}"
+        if slot.chosen:
+            option_id += f"{WITH}{slot.chosen}"
+        description = None
+        if slot.places_left is not None:
+            description = self.say("places_left", places=slot.places_left)
+        elif slot.chosen and (self.wanted_with() is None or slot.chosen != self.wanted_with()):
+            description = self.name_of(slot.chosen)
+        return Option(id=option_id, title=self.slot_title(slot.start), description=description)
 
     async def slot_was_taken(self) -> None:
         """Someone else confirmed this time a moment ago: say so, and offer the nearest free ones."""
@@ -275,15 +402,15 @@ class PicksAnAppointment:
         )
 
 
-def _spread(slots: list[datetime]) -> list[datetime]:
+def _spread(slots: list[Slot]) -> list[Slot]:
     """At most one start per hour, so a day's offer spans the day instead of 09:00, 09:15, 09:30..."""
-    chosen: list[datetime] = []
+    chosen: list[Slot] = []
     hours: set[int] = set()
     for slot in slots:
-        if slot.hour not in hours:
-            hours.add(slot.hour)
+        if slot.start.hour not in hours:
+            hours.add(slot.start.hour)
             chosen.append(slot)
     if len(chosen) < min(FEW, len(slots)):
         extra = [s for s in slots if s not in chosen][: FEW - len(chosen)]
-        chosen = sorted(chosen + extra)
+        chosen = sorted(chosen + extra, key=lambda s: s.start)
     return chosen[:MAX_OFFERED]

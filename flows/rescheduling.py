@@ -42,7 +42,12 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
         if self.model.state == "confirming" and self.said_no():
             self.forget(*TIME_SLOTS)
             return True
-        learned = await self.note_time() or picked
+        keep = self.appointment()
+        if keep is not None and keep.practitioner_key and not ({"with", "with_anyone"} & set(self.slots)):
+            self.remember(**{"with": keep.practitioner_key})  # kept unless the client asks otherwise
+        said_who = await self.note_practitioner()
+        learned = await self.note_time() or picked or said_who
+        self.check_practitioner()
         appointment, start = self.appointment(), self.start()
         if appointment is not None and start == appointment.start:
             self.forget("start")  # "move it to 10" when it is at 10: nothing to move
@@ -54,6 +59,9 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
         if appointment is None:
             return None
         minutes = int((appointment.end - appointment.start) / timedelta(minutes=1))
+        known = self.desk.service(appointment.service_key)
+        if known is not None and known.duration_minutes == minutes:
+            return known
         return ServiceInfo(appointment.service_key, appointment.service_name, minutes)
 
     def moving(self) -> int | None:
@@ -75,6 +83,8 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
                 service_name=appointment.service_name,
                 old=self.when(appointment.start),
                 new=self.when(start),
+                old_practitioner=appointment.practitioner_name,
+                practitioner=self.name_of(self.slots.get("practitioner")),
             ),
             [self.option("yes", "move_it"), self.option("no", "other_time")],
         )
@@ -82,5 +92,13 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
     async def move(self) -> None:
         appointment, start = self.appointment(), self.start()
         assert appointment is not None and start is not None
-        await self.desk.move(appointment, start)
-        self.reply(self.say("moved", service_name=appointment.service_name, when=self.when(start)))
+        practitioner = self.booked_with()
+        await self.desk.move(appointment, start, practitioner)
+        self.reply(
+            self.say(
+                "moved",
+                service_name=appointment.service_name,
+                when=self.when(start),
+                practitioner=self.name_of(practitioner),
+            )
+        )

@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Appointment, AppointmentHistory, Client, ClientIdentity, Service
+from storage.models import (
+    Appointment,
+    AppointmentHistory,
+    Client,
+    ClientIdentity,
+    Practitioner,
+    Room,
+    Service,
+)
 
 ACTIVE = ("booked", "confirmed")
 STATUSES = ("booked", "confirmed", "cancelled", "completed", "no_show")
@@ -41,6 +49,21 @@ class AppointmentView:
     client_name: str | None
     client_phone: str | None
     channel: str | None
+    practitioner_key: str | None = None
+    practitioner_name: str | None = None
+    room_key: str | None = None
+    room_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """An active appointment as availability reads it: its time and what it keeps busy."""
+
+    start: datetime
+    end: datetime
+    service: str
+    practitioner: str | None
+    room: str | None
 
 
 async def lock_calendar(session: AsyncSession, business_id: str) -> None:
@@ -75,8 +98,76 @@ async def busy_between(
     return [(row[0], row[1]) for row in await session.execute(query)]
 
 
+async def booked_between(
+    session: AsyncSession,
+    business_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    ignore: int | None = None,
+) -> list[Booked]:
+    """Every active appointment that overlaps [start, end), with its service, practitioner and room keys."""
+    a, s, p, r = Appointment, Service, Practitioner, Room
+    query = (
+        select(a.start_at, a.end_at, s.key, p.key, r.key)
+        .join(s, s.id == a.service_id)
+        .outerjoin(p, p.id == a.practitioner_id)
+        .outerjoin(r, r.id == a.room_id)
+        .where(a.business_id == business_id, a.status.in_(ACTIVE), a.start_at < end, a.end_at > start)
+        .order_by(a.start_at)
+    )
+    if ignore is not None:
+        query = query.where(a.id != ignore)
+    return [Booked(*row) for row in await session.execute(query)]
+
+
+async def resource_ids(session: AsyncSession, business_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Practitioner and room keys to their row ids."""
+    found: list[dict[str, int]] = []
+    for model in (Practitioner, Room):
+        rows = await session.execute(select(model.key, model.id).where(model.business_id == business_id))
+        found.append({key: row_id for key, row_id in rows})
+    return found[0], found[1]
+
+
+async def seats_taken(session: AsyncSession, business_id: str, service_id: int, start: datetime) -> set[int]:
+    """The places of a class session that active appointments hold."""
+    a = Appointment
+    rows = await session.execute(
+        select(a.seat).where(
+            a.business_id == business_id,
+            a.service_id == service_id,
+            a.start_at == start,
+            a.status.in_(ACTIVE),
+        )
+    )
+    return {int(seat) for seat in rows.scalars()}
+
+
+async def last_seen_with(
+    session: AsyncSession, business_id: str, client_id: int, now: datetime
+) -> str | None:
+    """The practitioner of the client's latest appointment that has already begun and was not cancelled
+    (for "the same as last time", and to keep a client with someone they know)."""
+    a, p = Appointment, Practitioner
+    result = await session.execute(
+        select(p.key)
+        .select_from(a)
+        .join(p, p.id == a.practitioner_id)
+        .where(
+            a.business_id == business_id,
+            a.client_id == client_id,
+            a.start_at <= now,
+            a.status.in_(("booked", "confirmed", "completed")),
+        )
+        .order_by(a.start_at.desc())
+        .limit(1)
+    )
+    return result.scalar()
+
+
 def _views() -> Any:
-    a, s, c = Appointment, Service, Client
+    a, s, c, p, r = Appointment, Service, Client, Practitioner, Room
     return (
         select(
             a.id,
@@ -91,9 +182,15 @@ def _views() -> Any:
             c.name,
             c.phone,
             a.channel,
+            p.key,
+            p.name,
+            r.key,
+            r.name,
         )
         .join(s, s.id == a.service_id)
         .outerjoin(c, c.id == a.client_id)
+        .outerjoin(p, p.id == a.practitioner_id)
+        .outerjoin(r, r.id == a.room_id)
     )
 
 
@@ -162,14 +259,20 @@ async def insert_appointment(
     end: datetime,
     actor: str,
     now: datetime,
+    practitioner_id: int | None = None,
+    room_id: int | None = None,
+    seat: int = 1,
 ) -> int:
     """Insert a booked appointment and its first history line. The caller holds the calendar lock and has
-    checked the time is free; a clash that slipped through still fails on the unique index."""
+    checked the time is free; a clash that slipped through still fails on a unique index."""
     appointment = Appointment(
         business_id=business_id,
         service_id=service_id,
         client_id=client_id,
         channel=channel,
+        practitioner_id=practitioner_id,
+        room_id=room_id,
+        seat=seat,
         start_at=start,
         end_at=end,
         status="booked",
@@ -186,7 +289,9 @@ async def insert_appointment(
             action="booked",
             from_status=None,
             to_status="booked",
-            details={"start": start.isoformat(), "end": end.isoformat()},
+            details={"start": start.isoformat(), "end": end.isoformat()}
+            | ({"practitioner_id": practitioner_id} if practitioner_id is not None else {})
+            | ({"room_id": room_id} if room_id is not None else {}),
         )
     )
     return appointment.id
@@ -241,12 +346,17 @@ async def move_appointment(
     end: datetime,
     actor: str,
     now: datetime,
+    practitioner_id: int | None = None,
+    room_id: int | None = None,
+    seat: int = 1,
 ) -> bool:
-    """Reschedule: new times, back to `booked` (a moved appointment needs reconfirming), with history."""
+    """Reschedule: new times (and the practitioner and room they are with), back to `booked` (a moved
+    appointment needs reconfirming), with history."""
+    a = Appointment
     current = (
         await session.execute(
-            select(Appointment.status, Appointment.start_at, Appointment.end_at).where(
-                Appointment.business_id == business_id, Appointment.id == appointment_id
+            select(a.status, a.start_at, a.end_at, a.practitioner_id, a.room_id).where(
+                a.business_id == business_id, a.id == appointment_id
             )
         )
     ).first()
@@ -255,9 +365,22 @@ async def move_appointment(
     await session.execute(
         update(Appointment)
         .where(Appointment.id == appointment_id)
-        .values(start_at=start, end_at=end, status="booked", updated_at=now)
+        .values(
+            start_at=start,
+            end_at=end,
+            status="booked",
+            updated_at=now,
+            practitioner_id=practitioner_id,
+            room_id=room_id,
+            seat=seat,
+        )
         .execution_options(synchronize_session=False)
     )
+    moved_from: dict[str, Any] = {"start": current[1].isoformat(), "end": current[2].isoformat()}
+    moved_to: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat()}
+    if (current[3], current[4]) != (practitioner_id, room_id):
+        moved_from |= {"practitioner_id": current[3], "room_id": current[4]}
+        moved_to |= {"practitioner_id": practitioner_id, "room_id": room_id}
     session.add(
         AppointmentHistory(
             appointment_id=appointment_id,
@@ -266,10 +389,7 @@ async def move_appointment(
             action="rescheduled",
             from_status=current[0],
             to_status="booked",
-            details={
-                "from": {"start": current[1].isoformat(), "end": current[2].isoformat()},
-                "to": {"start": start.isoformat(), "end": end.isoformat()},
-            },
+            details={"from": moved_from, "to": moved_to},
         )
     )
     return True

@@ -84,6 +84,49 @@ class Service(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class Practitioner(Base):
+    """Someone clients book with; synced from the business's config (their hours and services live there)."""
+
+    __tablename__ = "practitioners"
+    __table_args__ = (UniqueConstraint("business_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Room(Base):
+    """A room or piece of equipment some services need; synced from the business's config."""
+
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("business_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TimeOff(Base):
+    """A practitioner away (holiday, illness, a course): `[start_at, end_at)`, not bookable with them."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (Index("ix_time_off_business_start", "business_id", "start_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    practitioner_id: Mapped[int] = mapped_column(
+        ForeignKey("practitioners.id", ondelete="CASCADE"), index=True
+    )
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Channel(Base):
     """A connected Meta asset (WhatsApp number, Page, Instagram account) or a local terminal channel."""
 
@@ -185,14 +228,35 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointments_business_start", "business_id", "start_at"),
         Index("ix_appointments_client", "client_id", "start_at"),
-        # The schema's own backstop for "one slot, one booking"; overlaps are stopped under the calendar lock.
+        # The schema's own backstop for "one slot, one booking" per calendar (the business's one, a
+        # practitioner's, a room's; a class's places are its seats 1..N): two active appointments never
+        # share a start and a seat there. Overlaps are stopped under the calendar lock (storage/appointments).
         Index(
             "uq_appointments_active_start",
             "business_id",
             "start_at",
+            "seat",
             unique=True,
-            sqlite_where=text("status IN ('booked', 'confirmed')"),
-            postgresql_where=text("status IN ('booked', 'confirmed')"),
+            sqlite_where=text("status IN ('booked', 'confirmed') AND practitioner_id IS NULL"),
+            postgresql_where=text("status IN ('booked', 'confirmed') AND practitioner_id IS NULL"),
+        ),
+        Index(
+            "uq_appointments_active_practitioner_start",
+            "practitioner_id",
+            "start_at",
+            "seat",
+            unique=True,
+            sqlite_where=text("status IN ('booked', 'confirmed') AND practitioner_id IS NOT NULL"),
+            postgresql_where=text("status IN ('booked', 'confirmed') AND practitioner_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_appointments_active_room_start",
+            "room_id",
+            "start_at",
+            "seat",
+            unique=True,
+            sqlite_where=text("status IN ('booked', 'confirmed') AND room_id IS NOT NULL"),
+            postgresql_where=text("status IN ('booked', 'confirmed') AND room_id IS NOT NULL"),
         ),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -200,6 +264,10 @@ class Appointment(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     channel: Mapped[str | None] = mapped_column(String(16))
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
+    # 1 for an appointment of its own; in a class, which of the session's places (1..capacity) it holds.
+    seat: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))
