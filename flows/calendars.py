@@ -86,15 +86,14 @@ class Calendar:
         self._rooms: defaultdict[str, list[Busy]] = defaultdict(list)
         self._away: defaultdict[str, list[Busy]] = defaultdict(list)
         self._seats: Counter[tuple[str, datetime]] = Counter()
-        self._load: Counter[tuple[str, date]] = Counter()
+        classes = {s.key for s in business.services if s.is_class}
         for b in booked:
             span = Busy(b.start, b.end)
             self._own[b.practitioner].append(span)  # None: the business's one calendar, or unassigned
             if b.room is not None:
                 self._rooms[b.room].append(span)
-            self._seats[(b.service, b.start.astimezone(UTC))] += 1
-            if b.practitioner is not None:
-                self._load[(b.practitioner, b.start.astimezone(self.zone).date())] += 1
+            if b.service in classes:
+                self._seats[(b.service, b.start)] += 1
         for a in away:
             self._away[a.practitioner].append(Busy(a.start, a.end))
         self._sessions: dict[str, list[Session]] = {}
@@ -211,7 +210,13 @@ class Calendar:
         if seen_last in slot.practitioners:
             return seen_last
         day = slot.start.astimezone(self.zone).date()
-        return min(slot.practitioners, key=lambda k: (self._load[(k, day)], self._order.get(k, 0)))
+        begin = datetime.combine(day, time(0), self.zone).astimezone(UTC)
+        end = datetime.combine(day + _ONE_DAY, time(0), self.zone).astimezone(UTC)
+
+        def load(key: str) -> int:
+            return sum(1 for b in self._own[key] if begin <= b.start < end)
+
+        return min(slot.practitioners, key=lambda k: (load(k), self._order.get(k, 0)))
 
     def room_for(self, service: ServiceInfo, start: datetime) -> str | None:
         """The first room (config order) that fits the service and is free for the whole appointment; a
@@ -230,7 +235,7 @@ class Calendar:
         return next((s for s in self._sessions.get(service.key, ()) if s.start == wanted), None)
 
     def places_left(self, service: ServiceInfo, start: datetime) -> int:
-        return max(0, service.capacity - self._seats[(service.key, start.astimezone(UTC))])
+        return max(0, service.capacity - self._seats[(service.key, start)])
 
     def is_away(self, practitioner: str, start: datetime, end: datetime) -> bool:
         return bool(clashes(self._away[practitioner], start, end, timedelta(0)))

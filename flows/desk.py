@@ -20,8 +20,10 @@ from storage.clients import merge_clients
 from storage.staff import queue_message, set_conversation_slots, whatsapp_owner_of
 from storage.time_off import away_between
 
-# Busy time is read for this many days at first; the whole booking horizon only when that is not enough.
+# Busy time is read for this many days at first, then for longer, up to the whole booking horizon, until
+# every start found lies inside what was read.
 FIRST_LOOK = timedelta(days=8)
+LOOKS = (FIRST_LOOK, timedelta(days=22), timedelta(days=10_000))
 WHATSAPP_WINDOW = timedelta(hours=24)
 
 
@@ -48,7 +50,6 @@ class Desk:
     actor: str = "client"
     # (channel kind, user id, phone) -> the platform recipient; given by the pipeline, which knows channels
     address: Callable[[str, str | None, str | None], str] | None = None
-    _calendar: Calendar | None = field(default=None, init=False, repr=False)
     _seen_last: object = field(default=_UNREAD, init=False, repr=False)
     _ids: tuple[dict[str, int], dict[str, int]] | None = field(default=None, init=False, repr=False)
 
@@ -68,18 +69,29 @@ class Desk:
 
     # ------------------------------------------------------------------------------------- availability
 
-    async def calendar(self, since: datetime, until: datetime, ignore: int | None = None) -> Calendar:
-        """Everyone's busy time around [since, until); `ignore` is an appointment being moved."""
+    async def calendar(
+        self,
+        since: datetime,
+        until: datetime,
+        ignore: int | None = None,
+        service: ServiceInfo | None = None,
+    ) -> Calendar:
+        """Everyone's busy time around [since, until) (with `service`, only of those who can take it and
+        the rooms it needs); `ignore` is an appointment being moved."""
         since, until = since - timedelta(days=1), until + timedelta(days=1)
-        booked = await store.booked_between(self.session, self.business.id, since, until, ignore=ignore)
+        only = None
+        if service is not None and self.business.practitioners:
+            people = [p.key for p in self.business.qualified(service.key)]
+            only = (people, [r.key for r in self.business.rooms_for(service.key)])
+        booked = await store.booked_between(
+            self.session, self.business.id, since, until, ignore=ignore, only=only
+        )
         away = (
             await away_between(self.session, self.business.id, since, until)
             if self.business.practitioners
             else []
         )
-        found = Calendar(self.business, booked, away, since, until)
-        self._calendar = found
-        return found
+        return Calendar(self.business, booked, away, since, until)
 
     async def seen_last(self) -> str | None:
         """The practitioner of the client's latest appointment that has begun (read once per turn)."""
@@ -101,7 +113,7 @@ class Desk:
         self, service: ServiceInfo, start: datetime, ignore: int | None = None, who: str | None = None
     ) -> Unavailable | None:
         duration = timedelta(minutes=service.duration_minutes)
-        calendar = await self.calendar(start, start + duration, ignore)
+        calendar = await self.calendar(start, start + duration, ignore, service)
         return calendar.why_not(service, self.now, start, who)
 
     async def is_free(
@@ -118,7 +130,7 @@ class Desk:
         if lock:
             await store.lock_calendar(self.session, self.business.id)
         duration = timedelta(minutes=service.duration_minutes)
-        calendar = await self.calendar(start, start + duration, ignore)
+        calendar = await self.calendar(start, start + duration, ignore, service)
         slot = calendar.at(service, self.now, start, who)
         return (await self._chosen(calendar, [slot]))[0] if slot is not None else None
 
@@ -131,7 +143,7 @@ class Desk:
         who: str | None = None,
     ) -> list[Slot]:
         start = datetime.combine(day, time(0), self.rules.zone)
-        calendar = await self.calendar(start, start + timedelta(days=1), ignore)
+        calendar = await self.calendar(start, start + timedelta(days=1), ignore, service)
         slots = calendar.on_day(service, self.now, day, who)
         if window:
             slots = [s for s in slots if window[0] <= s.start.time() < window[1]]
@@ -146,9 +158,9 @@ class Desk:
         who: str | None = None,
     ) -> list[Slot]:
         duration = timedelta(minutes=service.duration_minutes)
-        for span in (FIRST_LOOK, self.rules.max_ahead + FIRST_LOOK):
-            until = wanted + span
-            calendar = await self.calendar(min(wanted, self.now) - FIRST_LOOK, until, ignore)
+        for span in LOOKS:
+            until = wanted + min(span, self.rules.max_ahead + FIRST_LOOK)
+            calendar = await self.calendar(min(wanted, self.now) - FIRST_LOOK, until, ignore, service)
             found = calendar.nearest(service, self.now, wanted, count, who)
             # Only starts inside the window whose appointments were read are known to be free.
             if all(s.start + duration <= until for s in found) and len(found) >= count:
@@ -163,14 +175,21 @@ class Desk:
         window: tuple[time, time] | None = None,
         ignore: int | None = None,
         who: str | None = None,
+        hours: int | None = None,
     ) -> list[Slot]:
+        """The `count` soonest free starts; with `hours`, as soon as that many different hours are among
+        the starts known to be free, those are enough (the bot offers one start per hour)."""
         duration = timedelta(minutes=service.duration_minutes)
         begin = after or self.now
-        for span in (FIRST_LOOK, self.rules.max_ahead + FIRST_LOOK):
-            until = begin + span
-            calendar = await self.calendar(begin, until, ignore)
+        for span in LOOKS:
+            until = begin + min(span, self.rules.max_ahead + FIRST_LOOK)
+            calendar = await self.calendar(begin, until, ignore, service)
             found = calendar.soonest(service, self.now, count, after=after, part=window, who=who)
-            if all(s.start + duration <= until for s in found) and len(found) >= count:
+            trusted = [s for s in found if s.start + duration <= until]
+            if len(trusted) == len(found) and len(found) >= count:
+                break
+            if hours is not None and len({(s.start.date(), s.start.hour) for s in trusted}) >= hours:
+                found = trusted
                 break
         return await self._chosen(calendar, found)
 
@@ -189,10 +208,8 @@ class Desk:
     ) -> Placement:
         """Where a booking at `start` goes: practitioner, room and seat as row ids. The caller holds the
         calendar lock and has checked the time is free for `practitioner`."""
-        calendar = self._calendar
         end = start + timedelta(minutes=service.duration_minutes)
-        if calendar is None or not (calendar.since <= start and end <= calendar.until):
-            calendar = await self.calendar(start, end, ignore)
+        calendar = await self.calendar(start, end, ignore, service)
         if self._ids is None:
             self._ids = await store.resource_ids(self.session, self.business.id)
         practitioners, rooms = self._ids

@@ -293,7 +293,13 @@ class PicksATime:
         else:
             later = after + timedelta(minutes=1) if after else None
             soonest = await desk.soonest(
-                service, 3 * MAX_OFFERED, after=later, window=window, ignore=ignore, who=who
+                service,
+                3 * MAX_OFFERED,
+                after=later,
+                window=window,
+                ignore=ignore,
+                who=who,
+                hours=FEW if window is None else MAX_OFFERED,
             )
             offered = _spread(soonest)[: 4 if window is None else MAX_OFFERED]
             qualified = self.t.business.qualified(service.key)

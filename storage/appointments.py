@@ -8,6 +8,7 @@ appointments backs it up in the schema itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,8 +106,11 @@ async def booked_between(
     end: datetime,
     *,
     ignore: int | None = None,
+    only: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> list[Booked]:
-    """Every active appointment that overlaps [start, end), with its service, practitioner and room keys."""
+    """Every active appointment that overlaps [start, end), with its service, practitioner and room keys.
+    `only` (practitioner keys, room keys): just the appointments that keep one of those busy, and those
+    with no practitioner (which keep everyone busy)."""
     a, s, p, r = Appointment, Service, Practitioner, Room
     query = (
         select(a.start_at, a.end_at, s.key, p.key, r.key)
@@ -118,7 +122,12 @@ async def booked_between(
     )
     if ignore is not None:
         query = query.where(a.id != ignore)
-    return [Booked(*row) for row in await session.execute(query)]
+    if only is not None:
+        people, rooms = only
+        query = query.where(or_(a.practitioner_id.is_(None), p.key.in_(people), r.key.in_(rooms)))
+    # Core, not the ORM's result machinery: a busy clinic's horizon is thousands of rows, read per offer.
+    connection = await session.connection()
+    return [Booked(*row) for row in await connection.execute(query)]
 
 
 async def resource_ids(session: AsyncSession, business_id: str) -> tuple[dict[str, int], dict[str, int]]:
