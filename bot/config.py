@@ -545,7 +545,29 @@ def demo_config(data_dir: Path = DEMO_DIR) -> Config:
                             "name": "Physiotherapy, follow-up",
                             "duration_minutes": 30,
                         },
+                        {
+                            "id": "back-school",
+                            "name": "Back school (group)",
+                            "duration_minutes": 60,
+                            "capacity": 8,
+                            "sessions": [{"days": ["tue", "thu"], "time": "17:30", "practitioner": "ida"}],
+                        },
                     ],
+                    "practitioners": [
+                        {
+                            "id": "mia",
+                            "name": "Mia Holm",
+                            "services": ["massage", "physio-first", "physio-follow-up"],
+                        },
+                        {
+                            "id": "jonas",
+                            "name": "Jonas Berg",
+                            "services": ["physio-first", "physio-follow-up"],
+                            "hours": {day: weekdays for day in WEEKDAYS[:4]},
+                        },
+                        {"id": "ida", "name": "Ida Lund", "services": ["massage", "back-school"]},
+                    ],
+                    "rooms": [{"id": "massage-room", "name": "Massage room", "services": ["massage"]}],
                     "faq": [
                         {
                             "keywords": ["parking", "parkering"],

@@ -17,6 +17,7 @@ from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
 from bot.receipts import Deferred, Event, apply_statuses, sort_echoes
+from flows.calendar_cache import CalendarCache
 from flows.context import BusinessProfile, Turn
 from flows.desk import Desk
 from flows.engine import DEFAULT_FLOW, Engine, initial_state
@@ -69,6 +70,7 @@ class Handler:
     clock: Clock
     app_id: str | None = None  # our Meta app: its echoes are our own sends, anyone else's are a person's
     engine: Engine = field(default_factory=Engine)
+    calendars: CalendarCache = field(default_factory=CalendarCache)
 
     async def handle(
         self, session: AsyncSession, events: list[Event], *, yield_between: bool = True
@@ -215,7 +217,15 @@ class Handler:
             choice_id=message.choice_id or _numbered_choice(message, record),
             client_name=record.client_name,
         )
-        desk = Desk(session, profile, record.client_id, str(message.channel), now, address=_address)
+        desk = Desk(
+            session,
+            profile,
+            record.client_id,
+            str(message.channel),
+            now,
+            address=_address,
+            cache=self.calendars,
+        )
         replies = await self.engine.respond(record, profile, turn, desk)
         to = recipient_for(message.channel, message.sender)
         window_ends_at = (record.last_client_message_at or message.timestamp) + WINDOW

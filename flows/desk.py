@@ -11,11 +11,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.availability import Unavailable
+from flows.calendar_cache import CalendarCache
 from flows.calendars import Calendar, Slot
 from flows.context import BusinessProfile, ServiceInfo
 from flows.messages import Reply
 from storage import appointments as store
-from storage.appointments import AppointmentView
+from storage.appointments import AppointmentView, Booked
 from storage.clients import merge_clients
 from storage.staff import queue_message, set_conversation_slots, whatsapp_owner_of
 from storage.time_off import away_between
@@ -50,6 +51,7 @@ class Desk:
     actor: str = "client"
     # (channel kind, user id, phone) -> the platform recipient; given by the pipeline, which knows channels
     address: Callable[[str, str | None, str | None], str] | None = None
+    cache: CalendarCache | None = None  # booked time kept between turns (flows.calendar_cache)
     _seen_last: object = field(default=_UNREAD, init=False, repr=False)
     _ids: tuple[dict[str, int], dict[str, int]] | None = field(default=None, init=False, repr=False)
 
@@ -83,15 +85,45 @@ class Desk:
         if service is not None and self.business.practitioners:
             people = [p.key for p in self.business.qualified(service.key)]
             only = (people, [r.key for r in self.business.rooms_for(service.key)])
-        booked = await store.booked_between(
-            self.session, self.business.id, since, until, ignore=ignore, only=only
-        )
+        booked = await self._booked(since, until, ignore, only)
         away = (
             await away_between(self.session, self.business.id, since, until)
             if self.business.practitioners
             else []
         )
         return Calendar(self.business, booked, away, since, until)
+
+    async def _booked(
+        self,
+        since: datetime,
+        until: datetime,
+        ignore: int | None,
+        only: tuple[list[str], list[str]] | None,
+    ) -> list[Booked]:
+        """From the cache while the calendar version holds; a transaction that changed the calendar itself
+        reads the database (what it sees is not committed, so it is not kept)."""
+        cache, business = self.cache, self.business.id
+        if cache is None or self.session.info.get("calendar_changed"):
+            return await store.booked_between(self.session, business, since, until, ignore=ignore, only=only)
+        version = await store.calendar_version(self.session, business)
+        found = cache.get(business, version, since, until, ignore=ignore, only=only)
+        held = None if found is not None else cache.behind(business, version, since, until)
+        if held is not None:
+            cache.apply(business, version, await store.changed_since(self.session, business, held))
+            found = cache.get(business, version, since, until, ignore=ignore, only=only)
+        if found is None:
+            begin = min(since, self.now - timedelta(days=2))
+            end = max(until, self.now + self.rules.max_ahead + LOOKS[0] + timedelta(days=2))
+            cache.put(
+                business, version, begin, end, await store.booked_between(self.session, business, begin, end)
+            )
+            found = cache.get(business, version, since, until, ignore=ignore, only=only)
+        assert found is not None
+        return found
+
+    def _looks(self) -> tuple[timedelta, ...]:
+        """With the calendar kept in memory, reading all of it costs no more than reading a part."""
+        return LOOKS[-1:] if self.cache is not None else LOOKS
 
     async def seen_last(self) -> str | None:
         """The practitioner of the client's latest appointment that has begun (read once per turn)."""
@@ -158,7 +190,7 @@ class Desk:
         who: str | None = None,
     ) -> list[Slot]:
         duration = timedelta(minutes=service.duration_minutes)
-        for span in LOOKS:
+        for span in self._looks():
             until = wanted + min(span, self.rules.max_ahead + FIRST_LOOK)
             calendar = await self.calendar(min(wanted, self.now) - FIRST_LOOK, until, ignore, service)
             found = calendar.nearest(service, self.now, wanted, count, who)
@@ -181,7 +213,7 @@ class Desk:
         the starts known to be free, those are enough (the bot offers one start per hour)."""
         duration = timedelta(minutes=service.duration_minutes)
         begin = after or self.now
-        for span in LOOKS:
+        for span in self._looks():
             until = begin + min(span, self.rules.max_ahead + FIRST_LOOK)
             calendar = await self.calendar(begin, until, ignore, service)
             found = calendar.soonest(service, self.now, count, after=after, part=window, who=who)

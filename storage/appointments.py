@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Appointment,
     AppointmentHistory,
+    Business,
     Client,
     ClientIdentity,
     Practitioner,
@@ -65,6 +66,7 @@ class Booked:
     service: str
     practitioner: str | None
     room: str | None
+    id: int = 0
 
 
 async def lock_calendar(session: AsyncSession, business_id: str) -> None:
@@ -113,7 +115,7 @@ async def booked_between(
     with no practitioner (which keep everyone busy)."""
     a, s, p, r = Appointment, Service, Practitioner, Room
     query = (
-        select(a.start_at, a.end_at, s.key, p.key, r.key)
+        select(a.start_at, a.end_at, s.key, p.key, r.key, a.id)
         .join(s, s.id == a.service_id)
         .outerjoin(p, p.id == a.practitioner_id)
         .outerjoin(r, r.id == a.room_id)
@@ -128,6 +130,44 @@ async def booked_between(
     # Core, not the ORM's result machinery: a busy clinic's horizon is thousands of rows, read per offer.
     connection = await session.connection()
     return [Booked(*row) for row in await connection.execute(query)]
+
+
+async def calendar_version(session: AsyncSession, business_id: str) -> int:
+    """See `Business.calendar_version`."""
+    result = await session.execute(select(Business.calendar_version).where(Business.id == business_id))
+    return int(result.scalar() or 0)
+
+
+async def calendar_changed(session: AsyncSession, business_id: str) -> int:
+    """Called in every transaction that changes busy time (bookings, moves, statuses, time off); returns
+    the new version, which the changed appointment keeps in `changed_in`. Takes the calendar lock first:
+    versions are then raised one transaction at a time, in commit order, and every transaction takes the
+    two locks in the same order. Marks the session, whose reads now see what it has not committed (and may
+    never commit). Appointments are never deleted: one that goes is cancelled, so a reader sees it go."""
+    await lock_calendar(session, business_id)
+    session.info["calendar_changed"] = True
+    result = await session.execute(
+        update(Business)
+        .where(Business.id == business_id)
+        .values(calendar_version=Business.calendar_version + 1)
+        .returning(Business.calendar_version)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.scalar_one())
+
+
+async def changed_since(session: AsyncSession, business_id: str, version: int) -> list[tuple[Booked, bool]]:
+    """Every appointment changed after `version`, and whether it is active now."""
+    a, s, p, r = Appointment, Service, Practitioner, Room
+    query = (
+        select(a.start_at, a.end_at, s.key, p.key, r.key, a.id, a.status)
+        .join(s, s.id == a.service_id)
+        .outerjoin(p, p.id == a.practitioner_id)
+        .outerjoin(r, r.id == a.room_id)
+        .where(a.business_id == business_id, a.changed_in > version)
+    )
+    connection = await session.connection()
+    return [(Booked(*row[:6]), row[6] in ACTIVE) for row in await connection.execute(query)]
 
 
 async def resource_ids(session: AsyncSession, business_id: str) -> tuple[dict[str, int], dict[str, int]]:
@@ -274,6 +314,7 @@ async def insert_appointment(
 ) -> int:
     """Insert a booked appointment and its first history line. The caller holds the calendar lock and has
     checked the time is free; a clash that slipped through still fails on a unique index."""
+    version = await calendar_changed(session, business_id)
     appointment = Appointment(
         business_id=business_id,
         service_id=service_id,
@@ -282,6 +323,7 @@ async def insert_appointment(
         practitioner_id=practitioner_id,
         room_id=room_id,
         seat=seat,
+        changed_in=version,
         start_at=start,
         end_at=end,
         status="booked",
@@ -327,10 +369,13 @@ async def change_status(
     before = current.scalar()
     if before is None or before not in only_from:
         return False
+    values: dict[str, Any] = {"status": to, "updated_at": now}
+    if (before in ACTIVE) != (to in ACTIVE):
+        values["changed_in"] = await calendar_changed(session, business_id)
     await session.execute(
         update(Appointment)
         .where(Appointment.id == appointment_id)
-        .values(status=to, updated_at=now)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     session.add(
@@ -371,10 +416,12 @@ async def move_appointment(
     ).first()
     if current is None or current[0] not in ACTIVE:
         return False
+    version = await calendar_changed(session, business_id)
     await session.execute(
         update(Appointment)
         .where(Appointment.id == appointment_id)
         .values(
+            changed_in=version,
             start_at=start,
             end_at=end,
             status="booked",

@@ -68,6 +68,9 @@ class Business(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Goes up with every change to what is booked or who is away, in the same transaction: a process may
+    # keep the business's appointments in memory for as long as this has not moved (flows/calendar_cache).
+    calendar_version: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
 
 
 class Service(Base):
@@ -228,6 +231,7 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointments_business_start", "business_id", "start_at"),
         Index("ix_appointments_client", "client_id", "start_at"),
+        Index("ix_appointments_business_changed", "business_id", "changed_in"),
         # The schema's own backstop for "one slot, one booking" per calendar (the business's one, a
         # practitioner's, a room's; a class's places are its seats 1..N): two active appointments never
         # share a start and a seat there. Overlaps are stopped under the calendar lock (storage/appointments).
@@ -268,6 +272,9 @@ class Appointment(Base):
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
     # 1 for an appointment of its own; in a class, which of the session's places (1..capacity) it holds.
     seat: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # The business's calendar_version its last change raised it to: a process that keeps the calendar in
+    # memory reads only what changed since the version it holds (flows/calendar_cache.py).
+    changed_in: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.appointments import calendar_changed
 from storage.models import Practitioner, TimeOff
 
 
@@ -67,6 +68,7 @@ async def add_time_off(
     )
     session.add(row)
     await session.flush()
+    await calendar_changed(session, business_id)
     return row.id
 
 
@@ -82,4 +84,6 @@ async def remove_time_off(
         )
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount:
+        await calendar_changed(session, business_id)
     return bool(result.rowcount)

@@ -1,4 +1,5 @@
-"""practitioners, rooms and time off; appointments with a practitioner, a room and a seat (class places)
+"""practitioners, rooms and time off; appointments with a practitioner, a room and a seat (class places);
+a calendar version per business
 
 The unique backstop for "one slot, one booking" moves from the business's start times to each calendar's:
 the business's own (appointments without a practitioner), each practitioner's and each room's, with a seat
@@ -41,6 +42,8 @@ def _resource_table(name: str) -> None:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("businesses") as batch:
+        batch.add_column(sa.Column("calendar_version", BigId, nullable=False, server_default=sa.text("0")))
     _resource_table("practitioners")
     _resource_table("rooms")
     op.create_table(
@@ -71,11 +74,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("practitioner_id", BigId, nullable=True))
         batch.add_column(sa.Column("room_id", BigId, nullable=True))
         batch.add_column(sa.Column("seat", sa.Integer(), nullable=False, server_default=sa.text("1")))
+        batch.add_column(sa.Column("changed_in", BigId, nullable=False, server_default=sa.text("0")))
         batch.create_foreign_key(
             "fk_appointments_practitioner_id_practitioners", "practitioners", ["practitioner_id"], ["id"]
         )
         batch.create_foreign_key("fk_appointments_room_id_rooms", "rooms", ["room_id"], ["id"])
         batch.drop_index("uq_appointments_active_start")
+    op.create_index("ix_appointments_business_changed", "appointments", ["business_id", "changed_in"])
     for name, columns, where in (
         ("uq_appointments_active_start", ["business_id", "start_at", "seat"], "practitioner_id IS NULL"),
         (
@@ -98,9 +103,11 @@ def downgrade() -> None:
         "uq_appointments_active_start",
     ):
         op.drop_index(name, table_name="appointments")
+    op.drop_index("ix_appointments_business_changed", table_name="appointments")
     with op.batch_alter_table("appointments") as batch:
         batch.drop_constraint("fk_appointments_room_id_rooms", type_="foreignkey")
         batch.drop_constraint("fk_appointments_practitioner_id_practitioners", type_="foreignkey")
+        batch.drop_column("changed_in")
         batch.drop_column("seat")
         batch.drop_column("room_id")
         batch.drop_column("practitioner_id")
@@ -115,3 +122,5 @@ def downgrade() -> None:
     op.drop_table("time_off")
     op.drop_table("rooms")
     op.drop_table("practitioners")
+    with op.batch_alter_table("businesses") as batch:
+        batch.drop_column("calendar_version")
