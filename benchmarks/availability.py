@@ -204,7 +204,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             stored = await fill(db, profile, args.appointments, args.clients, rng)
             async with db.read() as session:
                 client_ids = list((await session.execute(select(Client.id))).scalars())
-            cache = CalendarCache()  # the handler's, kept between turns
+            cache = None if args.no_cache else CalendarCache()  # the handler's, kept between turns
             settle_memory()  # the collector set up as `jola serve` does it once the app has started
             timings, empty = [], 0
             for n in range(args.offers + args.warmup):
@@ -237,6 +237,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "offers": len(timings),
         "booking_every": args.book_every,
         "empty_offers": empty,
+        "calendar_cache": not args.no_cache,
         "ms": {
             "p50": round(statistics.median(timings), 2),
             "p95": round(timings[int(len(timings) * 0.95) - 1], 2),
@@ -260,6 +261,7 @@ def main() -> None:
         "--book-every", type=int, default=5, help="a booking after every N offers (0: none); default 5"
     )
     parser.add_argument("--postgres", help="a postgresql+asyncpg:// URL (a schema is made and dropped)")
+    parser.add_argument("--no-cache", action="store_true", help="read the database for every offer")
     parser.add_argument("--json", help="write the result here too")
     args = parser.parse_args()
     result = asyncio.run(run(args))
