@@ -99,7 +99,7 @@ def test_example_file_documents_every_key() -> None:
     for model in _models(config_module.Config):
         for name in model.model_fields:
             as_key = re.search(rf"^[ \t]*#?[ \t]*{name}[ \t]*=", text, re.MULTILINE)
-            as_table = re.search(rf"^\[\[?(\w+\.)?{name}\]\]?", text, re.MULTILINE)
+            as_table = re.search(rf"^\[\[?(\w+\.)*{name}\]\]?", text, re.MULTILINE)
             if not (as_key or as_table):
                 missing.append(f"{model.__name__}.{name}")
     assert not missing, f"config.example.toml does not document: {missing}"
@@ -148,14 +148,24 @@ def _shared_channel(data: dict[str, Any]) -> None:
 
 MASSAGE = {"id": "massage", "name": "Massage", "duration_minutes": 60}
 
+
+def _business(**values: Any) -> Callable[[dict[str, Any]], None]:
+    """A change to valid(): these keys of the first business replaced."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["businesses"][0].update(values)
+
+    return change
+
+
 CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown top-level key", _set("colour", "blue"), "colour: is not a known key"),
     ("unknown section key", _set("server.prot", 80), "server.prot: is not a known key"),
     ("unknown business key", _set("businesses.0.opening", "9"), "businesses[0].opening: is not a known key"),
     (
         "unknown service key",
-        _set("businesses.0.services", [{**MASSAGE, "price": 10}]),
-        "businesses[0].services[0].price: is not a known key",
+        _set("businesses.0.services", [{**MASSAGE, "colour": "blue"}]),
+        "businesses[0].services[0].colour: is not a known key",
     ),
     (
         "bad timezone",
@@ -264,6 +274,142 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "missing business id",
         _set("businesses.0.id", None),
         "businesses[0].id: Input should be a valid string",
+    ),
+    # Practitioners, rooms and classes: each problem at its own key.
+    (
+        "practitioner with a service that does not exist",
+        _set("businesses.0.practitioners", [{"id": "mia", "name": "Mia", "services": ["massage", "yoga"]}]),
+        'businesses[0].practitioners[0].services[1]: "yoga" is not a service of harbour-clinic',
+    ),
+    (
+        "practitioner hours past midnight",
+        _set("businesses.0.practitioners", [{"id": "mia", "name": "Mia", "hours": {"mon": ["09:00-25:00"]}}]),
+        'businesses[0].practitioners[0].hours.mon: "09:00-25:00" is not HH:MM-HH:MM',
+    ),
+    (
+        "practitioner hours ending after 24:00",
+        _set("businesses.0.practitioners", [{"id": "mia", "name": "Mia", "hours": {"fri": "20:00-24:30"}}]),
+        'businesses[0].practitioners[0].hours.fri: "20:00-24:30" ends after 24:00',
+    ),
+    (
+        "practitioner hours ending before they start",
+        _set("businesses.0.practitioners", [{"id": "mia", "name": "Mia", "hours": {"tue": ["17:00-09:00"]}}]),
+        'businesses[0].practitioners[0].hours.tue: "17:00-09:00" ends before it starts',
+    ),
+    (
+        "unknown practitioner key",
+        _set("businesses.0.practitioners", [{"id": "mia", "name": "Mia", "colour": "red"}]),
+        "businesses[0].practitioners[0].colour: is not a known key",
+    ),
+    (
+        "duplicate practitioner ids",
+        _set("businesses.0.practitioners", [{"id": "mia", "name": "Mia"}, {"id": "mia", "name": "Mia H"}]),
+        "businesses[0].practitioners: practitioner ids must be unique: mia",
+    ),
+    (
+        "a service nobody performs",
+        _set(
+            "businesses.0.practitioners",
+            [{"id": "mia", "name": "Mia", "services": []}],
+        ),
+        "businesses[0].services[0]: no practitioner performs massage",
+    ),
+    (
+        "room with a service that does not exist",
+        _set("businesses.0.rooms", [{"id": "gym", "name": "Gym", "services": ["yoga"]}]),
+        'businesses[0].rooms[0].services[0]: "yoga" is not a service of harbour-clinic',
+    ),
+    (
+        "room without services",
+        _set("businesses.0.rooms", [{"id": "gym", "name": "Gym", "services": []}]),
+        "businesses[0].rooms[0].services: List should have at least 1 item",
+    ),
+    (
+        "class without sessions",
+        _set("businesses.0.services", [{**MASSAGE, "capacity": 3}]),
+        "businesses[0].services[0].sessions: a class (capacity 3) needs sessions",
+    ),
+    (
+        "sessions without capacity",
+        _set("businesses.0.services", [{**MASSAGE, "sessions": [{"days": ["tue"], "time": "18:00"}]}]),
+        "businesses[0].services[0].capacity: a service with sessions is a class and needs capacity = N",
+    ),
+    (
+        "session both weekly and once",
+        _set(
+            "businesses.0.services",
+            [
+                {
+                    **MASSAGE,
+                    "capacity": 3,
+                    "sessions": [{"days": ["tue"], "date": "2026-12-01", "time": "18:00"}],
+                }
+            ],
+        ),
+        'businesses[0].services[0].sessions[0]: a session needs either "days" (every week) or "date" (once)',
+    ),
+    (
+        "session neither weekly nor once",
+        _set("businesses.0.services", [{**MASSAGE, "capacity": 3, "sessions": [{"time": "18:00"}]}]),
+        'businesses[0].services[0].sessions[0]: a session needs either "days" (every week) or "date" (once)',
+    ),
+    (
+        "session time not HH:MM",
+        _set(
+            "businesses.0.services",
+            [{**MASSAGE, "capacity": 3, "sessions": [{"days": ["tue"], "time": "7pm"}]}],
+        ),
+        'businesses[0].services[0].sessions[0].time: "7pm" is not HH:MM',
+    ),
+    (
+        "session held by nobody",
+        _business(
+            services=[{**MASSAGE, "capacity": 3, "sessions": [{"days": ["tue"], "time": "18:00"}]}],
+            practitioners=[{"id": "mia", "name": "Mia"}],
+        ),
+        "businesses[0].services[0].sessions[0].practitioner: every session needs the one who holds it",
+    ),
+    (
+        "session held by someone unknown",
+        _business(
+            services=[
+                {
+                    **MASSAGE,
+                    "capacity": 3,
+                    "sessions": [{"days": ["tue"], "time": "18:00", "practitioner": "bo"}],
+                }
+            ],
+            practitioners=[{"id": "mia", "name": "Mia"}],
+        ),
+        'businesses[0].services[0].sessions[0].practitioner: "bo" is not a practitioner',
+    ),
+    (
+        "session held by someone who does not perform it",
+        _business(
+            services=[
+                MASSAGE,
+                {
+                    "id": "yoga",
+                    "name": "Yoga",
+                    "duration_minutes": 60,
+                    "capacity": 3,
+                    "sessions": [{"days": ["tue"], "time": "18:00", "practitioner": "mia"}],
+                },
+            ],
+            practitioners=[
+                {"id": "mia", "name": "Mia", "services": ["massage"]},
+                {"id": "ida", "name": "Ida", "services": ["yoga"]},
+            ],
+        ),
+        'businesses[0].services[1].sessions[0].practitioner: "mia" does not perform yoga',
+    ),
+    (
+        "session in an unknown room",
+        _set(
+            "businesses.0.services",
+            [{**MASSAGE, "capacity": 3, "sessions": [{"days": ["tue"], "time": "18:00", "room": "gym"}]}],
+        ),
+        'businesses[0].services[0].sessions[0].room: "gym" is not a room',
     ),
 ]
 
@@ -503,3 +649,53 @@ def test_demo_config_with_damaged_secrets_is_one_problem(tmp_path: Path, content
         demo_config(tmp_path)
     [problem] = caught.value.problems
     assert problem.startswith(f"{tmp_path / 'demo-secrets.toml'}: the demo secrets cannot be read or kept (")
+
+
+def test_toml_times_and_dates_are_taken_for_sessions(tmp_path: Path) -> None:
+    """TOML has time and date literals; an operator writing `time = 18:00:00` means 18:00."""
+    path = tmp_path / "jola.toml"
+    path.write_text(
+        """
+[[businesses]]
+id = "studio"
+name = "Studio"
+
+[[businesses.services]]
+id = "yoga"
+name = "Yoga"
+duration_minutes = 60
+capacity = 12
+
+[[businesses.services.sessions]]
+days = ["tue"]
+time = 18:00:00
+
+[[businesses.services.sessions]]
+date = 2026-12-19
+time = "10:00"
+"""
+    )
+    [weekly, once] = load_config(path, environ={}).businesses[0].services[0].sessions
+    assert (weekly.time, weekly.days, once.date.isoformat(), once.time) == (
+        "18:00",
+        ["tue"],
+        "2026-12-19",
+        "10:00",
+    )
+
+
+def test_the_example_clinic_has_practitioners_a_room_and_a_class() -> None:
+    """The profile the flows use: practitioners (hours narrowed to the business's), rooms, classes."""
+    from datetime import time
+
+    from bot.tenants import business_profile
+
+    profile = business_profile(load_config(EXAMPLE, environ={}).business("harbour-clinic"))
+    jonas = profile.practitioner("jonas")
+    assert jonas is not None and not jonas.does("massage") and jonas.does("physio")
+    assert jonas.rules.hours[2] == ((time(8), time(12)),)  # Wednesday mornings only
+    assert 4 not in jonas.rules.hours  # no Fridays
+    assert [p.key for p in profile.qualified("massage")] == ["mia", "ida"]
+    assert [r.key for r in profile.rooms_for("massage")] == ["massage-room"]
+    back_school = next(s for s in profile.services if s.key == "back-school")
+    assert back_school.is_class and back_school.capacity == 8 and len(back_school.sessions) == 2
