@@ -46,7 +46,7 @@ class Desk:
     session: AsyncSession
     business: BusinessProfile
     client_id: int
-    channel: str
+    channel: str | None
     now: datetime  # aware, UTC
     actor: str = "client"
     # (channel kind, user id, phone) -> the platform recipient; given by the pipeline, which knows channels

@@ -120,6 +120,8 @@ async def test_a_staff_booking_answers_201_in_the_contract_shape(api: Jola) -> N
         "start": "2026-11-26T10:00:00+01:00",
         "end": "2026-11-26T11:00:00+01:00",
         "service": {"id": "massage", "name": "Massage"},
+        "practitioner": None,  # a business without practitioners is one calendar
+        "room": None,
         "client": {"id": body["client"]["id"], "name": "Ana Berg", "phone": "+4512345678"},
         "channel": "phone",
     }

@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot import keys
-from bot.api import appointments, clients, conversations, staff
-from bot.api.auth import TENANT, TENANTS, Unauthorized, authenticate, tenants_of
+from bot.api import appointments, availability, clients, conversations, practitioners, staff
+from bot.api.auth import CALENDARS, TENANT, TENANTS, Unauthorized, authenticate, tenants_of
 from bot.api.json import error_response
+from flows.calendar_cache import CalendarCache
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def setup_api(app: web.Application) -> None:
     """Add the API's routes and its door; needs the config already on the app."""
     app[TENANTS] = tenants_of(app[keys.CONFIG])
+    app[CALENDARS] = CalendarCache()
     app.middlewares.append(api_door)
-    for module in (appointments, clients, conversations, staff):
+    for module in (appointments, availability, clients, conversations, practitioners, staff):
         app.add_routes(module.routes)
 
 

@@ -11,6 +11,8 @@ from aiohttp import web
 
 from bot.config import Config
 from bot.tenants import business_profiles
+from flows.calendar_cache import CalendarCache
+from flows.context import BusinessProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class Tenant:
     services: dict[str, ServiceSpec]
     buffer: timedelta
     token: bytes
+    profile: BusinessProfile  # practitioners, rooms, classes and booking rules, as the bot sees them
 
     def __repr__(self) -> str:  # never print the token
         return f"Tenant(id={self.id!r})"
@@ -38,6 +41,8 @@ class Tenant:
 
 TENANTS: web.AppKey[tuple[Tenant, ...]] = web.AppKey("api_tenants")
 TENANT: web.RequestKey[Tenant] = web.RequestKey("api_tenant")
+# The API's own kept calendars (flows/calendar_cache.py), as the dispatcher has its own.
+CALENDARS: web.AppKey[CalendarCache] = web.AppKey("api_calendars", CalendarCache)
 
 
 def tenants_of(config: Config) -> tuple[Tenant, ...]:
@@ -51,6 +56,7 @@ def tenants_of(config: Config) -> tuple[Tenant, ...]:
             },
             buffer=profiles[b.id].rules.buffer,
             token=b.api_token.encode(),
+            profile=profiles[b.id],
         )
         for b in config.businesses
     )
