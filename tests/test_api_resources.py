@@ -257,3 +257,34 @@ async def test_availability_of_a_class_counts_its_places(api: Jola) -> None:
 async def test_bad_availability_queries_are_400(api: Jola, query: str, error: str) -> None:
     status, body = await call(api, "GET", f"/api/v1/availability?{query}")
     assert status == 400 and body["error"].startswith(error), body
+
+
+async def test_two_processes_racing_for_the_last_places_book_no_more_than_there_are(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    """Two Jola servers on one database (their own engines, locks and kept calendars), as two processes
+    would be: the class's two places go to two bookings in all, whichever server takes them."""
+    clock = SettableClock(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    config = make_config(database, fake_graph.url, business=CLINIC)
+    first = await start_jola(config, fake_graph, clock=clock)
+    second = await start_jola(config, fake_graph, clock=clock)
+    try:
+        class_start = "2026-11-26T18:00:00+01:00"
+        await call(first, "GET", "/api/v1/availability?service=yoga")  # both keep a calendar first
+        await call(second, "GET", "/api/v1/availability?service=yoga")
+        results = await asyncio.gather(
+            *(book(server, "yoga", start=class_start) for server in (first, second) * 5)
+        )
+        assert sorted(status for status, _ in results) == [201, 201] + [409] * 8
+        for server in (first, second):
+            _, free = await call(
+                server, "GET", "/api/v1/availability?service=yoga&from=2026-11-26&to=2026-11-26"
+            )
+            assert free["slots"] == []  # each sees the other's bookings
+            status, _ = await book(server, "physio", practitioner="mia")
+            assert status in (201, 409)
+        _, listed = await call(first, "GET", "/api/v1/appointments")
+        assert sum(a["practitioner"]["id"] == "mia" for a in listed["appointments"]) == 1
+    finally:
+        await first.client.close()
+        await second.client.close()

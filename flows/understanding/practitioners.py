@@ -64,9 +64,12 @@ def _named(words: str, practitioners: Sequence[tuple[str, str]]) -> tuple[str | 
         if not full:
             continue
         first = full.split(" ")[0]
-        patterns = [re.escape(full)]
+        plain = _plain(name)
+        names = [full, plain]
         if len(firsts[first]) == 1 and len(first) > 1:
-            patterns.append(re.escape(first))
+            names += [first, plain.split(" ")[0]]
+        # "Søren" is typed "Soeren" (danish_ascii) or "Soren": both are him.
+        patterns = [re.escape(n) for n in dict.fromkeys(names)]
         for pattern in patterns:
             match = re.search(rf"(?<![\w'])({_WITH})?{pattern}(?:'?s)?(?![\w'])", words)
             if match:
@@ -76,3 +79,12 @@ def _named(words: str, practitioners: Sequence[tuple[str, str]]) -> tuple[str | 
     if len(keys) != 1:
         return None, False
     return keys[0], any(with_ for key, with_ in hits if key == keys[0])
+
+
+_PLAIN = str.maketrans({"æ": "a", "ø": "o", "å": "a"})
+
+
+def _plain(name: str) -> str:
+    """A Danish name as typed on a keyboard without æ, ø, å: "Søren" → "soren" (`danish_ascii` gives the
+    other spelling, "soeren"). Names without those letters are unchanged."""
+    return fold(name).translate(_PLAIN)
