@@ -69,7 +69,6 @@ class CalendarCache:
         ordered = tuple(sorted(booked, key=lambda b: b.start))
         self._kept[business_id] = _Kept(version, since, until, ordered, tuple(b.start for b in ordered))
 
-
     def behind(self, business_id: str, version: int, since: datetime, until: datetime) -> int | None:
         """The older version kept for a window it covers, which `changed_since` can bring up to date."""
         kept = self._kept.get(business_id)
@@ -86,6 +85,7 @@ class CalendarCache:
             if active and booked.start < kept.until and booked.end > kept.since:
                 by_id[booked.id] = booked
         self.put(business_id, version, kept.since, kept.until, list(by_id.values()))
+
 
 def _keeps_busy(booked: Booked, people: set[str], rooms: set[str]) -> bool:
     """The same rule as `booked_between(..., only=...)`."""

@@ -46,7 +46,10 @@ class CancellingFlow(PicksAnAppointment, Flow):
         assert appointment is not None
         self.reply(
             self.say(
-                "cancel_confirm", service_name=appointment.service_name, when=self.when(appointment.start)
+                "cancel_confirm",
+                service_name=appointment.service_name,
+                when=self.when(appointment.start),
+                practitioner=appointment.practitioner_name,
             ),
             [self.option("yes", "cancel_it"), self.option("no", "keep_it")],
         )
@@ -57,7 +60,12 @@ class CancellingFlow(PicksAnAppointment, Flow):
         await self.desk.cancel(appointment.id)
         self.remember(on_yes="booking")  # "Book a new time?" "Yes."
         self.reply(
-            self.say("cancelled", service_name=appointment.service_name, when=self.when(appointment.start)),
+            self.say(
+                "cancelled",
+                service_name=appointment.service_name,
+                when=self.when(appointment.start),
+                practitioner=appointment.practitioner_name,
+            ),
             [self.option("book", "book_new")],
         )
 

@@ -400,7 +400,13 @@ class PicksAnAppointment:
     def ask_which(self) -> None:
         upcoming: list[AppointmentView] = self.t.found.get("upcoming") or []
         options = [
-            Option(id=f"{APPOINTMENT}{a.id}", title=self.slot_title(a.start), description=a.service_name)
+            Option(
+                id=f"{APPOINTMENT}{a.id}",
+                title=self.slot_title(a.start),
+                description=f"{a.service_name}, {a.practitioner_name}"
+                if a.practitioner_name
+                else a.service_name,
+            )
             for a in upcoming[:10]
         ]
         self.reply(

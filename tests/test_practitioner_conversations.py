@@ -292,3 +292,43 @@ async def test_danish_two_clients_and_mia_away(danish: Jola) -> None:
     await mette.says("ja")
     [other] = await søren.says("fysioterapi fredag kl. 10")
     assert "Desværre er fredag den 27. november kl. 10.00 optaget." in other.text
+
+
+async def test_a_class_booking_moves_to_another_session_and_is_listed_and_cancelled_with_its_teacher(
+    jola: Jola,
+) -> None:
+    anna = client(jola, 1, "Anna Jensen")
+    await anna.says("yoga tomorrow at 18")
+    await anna.taps("Yes, book it")
+    [move] = await anna.says("can I move my yoga to tuesday")
+    assert move.text.startswith("Free times with Ida Lund Tuesday 1 December.")
+    assert move.options == ["Tue 1 Dec 18:00"]
+    [summary] = await anna.taps("Tue 1 Dec 18:00")
+    assert (
+        summary.text == "Move your Yoga with Ida Lund from tomorrow at 18:00 to Tuesday 1 December at 18:00?"
+    )
+    await anna.taps("Yes, move it")
+    assert await with_whom(jola) == [("2026-12-01T17:00:00+00:00", "ida", None)]
+
+    [mine] = await anna.says("my appointments")
+    assert "• Yoga with Ida Lund, Tuesday 1 December at 18:00" in mine.text
+    [sure] = await anna.says("I need to cancel")
+    assert sure.text == "Cancel your Yoga with Ida Lund, Tuesday 1 December at 18:00?"
+    [done] = await anna.taps("Yes, cancel it")
+    assert done.text == "Your Yoga with Ida Lund, Tuesday 1 December at 18:00, is cancelled."
+    assert await with_whom(jola) == []
+
+
+async def test_danish_class_places_and_a_full_session(danish: Jola) -> None:
+    first, second, third = (client(danish, n, f"Klient {n}") for n in (1, 2, 3))
+    [summary] = await first.says("yoga i morgen kl. 18")
+    assert "Yoga (60 min) hos Ida Lund\ni morgen kl. 18.00 (3 pladser tilbage)" in summary.text
+    [booked] = await first.says("ja")
+    assert booked.text.startswith("Du er booket: Yoga hos Ida Lund, i morgen kl. 18.00.")
+    for other in (second, third):
+        await other.says("yoga i morgen kl. 18")
+        await other.says("ja")
+    [full] = await client(danish, 4, "Klient 4").says("yoga i morgen kl. 18")
+    assert "Desværre er holdet Yoga i morgen kl. 18.00 fuldt." in full.text
+    assert "Her er de næste hold med ledige pladser" in full.text
+    assert full.options[0] == "tir 1. dec 18.00"
