@@ -69,20 +69,26 @@ class BookingFlow(PicksATime, Flow):
 
     async def note(self) -> bool:
         """Take everything the client said this turn; True when any of it was new."""
+        self.t.found["was"] = self.model.state
         learned = self._note_change() or await self._note_service()
         learned = await self.note_practitioner() or learned
         heard = self.heard
         named_someone = heard.named_with or heard.anyone or heard.same_as_last
-        if self.model.state == "asking_name" and not (
-            heard.choice or heard.services or heard.intents or named_someone
-        ):
-            name = read_name(heard.text) if heard.when is None else None
-            if name:
+        whole_name = False
+        if self.model.state == "asking_name" and not (heard.choice or heard.services or named_someone):
+            # Asked for a name, a name wins over words it happens to hold: "Mia Book", "Frida Mandag".
+            name = read_name(heard.text)
+            if name and (len(name.split()) > 1 or not (heard.when or heard.intents)):
                 self.remember(name=name, rename=None)
                 learned = True
+                whole_name = _letters(name) == _letters(heard.text)
         if self.model.state == "asking_phone":
             learned = await self._note_phone() or learned
-        learned = await self.note_time() or learned
+        if not whole_name:  # "Frida Mandag" is her name, not Monday
+            learned = await self.note_time() or learned
+        asking = self.model.state in ("choosing_service", "choosing_time", "asking_name", "asking_phone")
+        if asking and not learned and heard.says(Intent.YES, Intent.NO) and not heard.choice:
+            self.t.found["unanswered"] = True
         self.check_practitioner()
         self.t.found["learned"] = learned
         return learned
@@ -200,7 +206,8 @@ class BookingFlow(PicksATime, Flow):
         self.reply(self.say("ask_name", renaming=bool(self.slots.get("rename"))))
 
     def ask_phone(self) -> None:
-        self.reply(self.say("ask_phone"), [self.option("no", "skip")])
+        again = self.t.found.get("was") == "asking_phone" and self.heard.says(Intent.YES)  # but no number
+        self.reply(self.say("ask_phone", again=again), [self.option("no", "skip")])
 
     def summarise(self) -> None:
         service, start = self.time_service(), self.start()
@@ -249,3 +256,7 @@ class BookingFlow(PicksATime, Flow):
                 switched=practitioner != self.slots.get("practitioner"),
             )
         )
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalpha())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from flows.reconfirming import ReconfirmingFlow
 from flows.rescheduling import ReschedulingFlow
 from flows.texts import say, say_business
 from flows.understanding.intents import Intent
+from flows.understanding.normalise import fold
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ COMING = re.compile(
     r"\b(i'?m coming|i am coming|i'?ll be there|i will be there|i'?ll come|i will come|"
     r"jeg kommer|vi kommer|jeg skal nok komme|jeg er der)\b"
 )
+_PUNCTUATION = re.compile(r"[^\w\s]")
 # How long a WhatsApp client has to answer "is that you?" before the question lapses.
 LINK_REQUEST_LIFE = timedelta(hours=24)
 # Misunderstood turns in a row: the first gets the question again, this many get choices, one more a person.
@@ -100,6 +103,7 @@ class Engine:
         self, conversation: Any, business: BusinessProfile, turn: Turn, desk: Desk
     ) -> list[Reply]:
         """Handle the client's turn; the conversation's new state lands on `conversation`."""
+        turn = _typed_choice(turn, conversation.slots or {})
         heard = understand(turn, business, desk.local_now)
         ctx = TurnContext(heard=heard, desk=desk, business=business)
         if conversation.slots is None:
@@ -157,6 +161,7 @@ class Engine:
                 job = DEFAULT_FLOW
         if job is not None and (job != conversation.flow or self._finished(conversation)):
             self._start(conversation, job)
+            ctx.found["started"] = True  # this turn's words started the job: a "yes" here is an answer
         await self._fire(conversation, ctx, switched)
 
     async def _link_answer(self, conversation: Any, ctx: TurnContext) -> bool:
@@ -229,7 +234,10 @@ class Engine:
         machine.turn = ctx
         try:
             learned = await machine.note()  # type: ignore[attr-defined]
-            understood = learned or _understood(ctx.heard) or switched
+            # A bare "yes" or "no" to a question that wanted a name, a number or a time answers nothing:
+            # it counts towards the limit like any turn not understood (no question repeats for ever).
+            unanswered = ctx.found.get("unanswered") and not ctx.found.get("started")
+            understood = (learned or _understood(ctx.heard) or switched) and not unanswered
             if not understood and conversation.flow != "handoff":
                 conversation.misunderstood = (conversation.misunderstood or 0) + 1
                 if conversation.misunderstood > OFFER_CHOICES_AFTER:
@@ -324,16 +332,27 @@ class Engine:
         conversation.slots = {**conversation.slots, "greeted": True}
         first = (turn.client_name or "").split(" ")[0]
         greeting = None
-        if ctx.business.greeting:
+        # The business wrote its greeting in its own language; a client writing another gets ours in theirs.
+        if ctx.business.greeting and conversation.locale == ctx.business.locale:
             greeting = say_business(
                 ctx.business.greeting,
                 client={"first_name": first, "name": turn.client_name or ""},
                 business={"name": ctx.business.name},
             )
+            greeting = _tidy(greeting) if greeting else None
         greeting = greeting or say(
             conversation.locale, "greeting", client_name=first, business_name=ctx.business.name
         )
         _prepend(ctx, greeting)
+
+
+_SPACE_BEFORE_MARK = re.compile(r"[ \t]+([,.!?;:])")
+
+
+def _tidy(text: str) -> str:
+    """A business text with an empty variable in it: "Hi , welcome!" reads "Hi, welcome!"."""
+    text = _SPACE_BEFORE_MARK.sub(r"\1", text)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip()
 
 
 def _prepend(ctx: TurnContext, line: str) -> None:
@@ -347,12 +366,30 @@ def _prepend(ctx: TurnContext, line: str) -> None:
     )
 
 
+def _label(text: str) -> str:
+    """An option's title as typed: case, accents, punctuation and spacing aside."""
+    return " ".join(_PUNCTUATION.sub(" ", fold(text)).split())
+
+
+def _typed_choice(turn: Turn, slots: dict[str, Any]) -> Turn:
+    """A client who types an option's label ("Change something") instead of tapping it has tapped it."""
+    if turn.choice_id or not turn.text or len(turn.text) > 80:
+        return turn
+    titles, ids = slots.get("last_titles") or [], slots.get("last_options") or []
+    typed = _label(turn.text)
+    for title, option_id in zip(titles, ids, strict=False):
+        if typed and typed == title:
+            return replace(turn, choice_id=str(option_id))
+    return turn
+
+
 def _remember_options(conversation: Any, replies: list[Reply]) -> None:
     """The options last offered, so a channel that shows them numbered can take "2" for the second."""
     offered = next((reply.options for reply in reversed(replies) if reply.options), ())
-    slots = {k: v for k, v in conversation.slots.items() if k != "last_options"}
+    slots = {k: v for k, v in conversation.slots.items() if k not in ("last_options", "last_titles")}
     if offered:
         slots["last_options"] = [option.id for option in offered]
+        slots["last_titles"] = [_label(option.title) for option in offered]
     if slots != conversation.slots:
         conversation.slots = slots
 

@@ -7,7 +7,7 @@ by the engine before the event fires and dropped after, so nothing about a clien
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from statemachine import StateMachine
@@ -96,6 +96,9 @@ class Flow(StateMachine):
 
     def day_text(self, value: date) -> str:
         return formatting.day(value, self.locale, self.today)
+
+    def clock_text(self, moment: time) -> str:
+        return formatting.clock(datetime.combine(date.min, moment), self.locale)
 
     def slot_title(self, moment: datetime) -> str:
         return formatting.slot_title(self.desk.local(moment), self.locale, self.today)

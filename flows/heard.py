@@ -6,11 +6,12 @@ buttons reach the same guards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flows.context import BusinessProfile, Turn
 from flows.messages import MessageType
+from flows.understanding.day_words import counts_from_a_day, mended, names_a_day
 from flows.understanding.intents import Intent, read_intents
 from flows.understanding.language import asked_language, detect_language
 from flows.understanding.practitioners import read_practitioner
@@ -62,6 +63,7 @@ class Heard:
     named_with: bool = False  # the name came after "with" / "hos"
     anyone: bool = False  # "whoever is free"
     same_as_last: bool = False  # "the same as last time"
+    unread_day: bool = False  # a time, and words that meant a day the grammar could not read
 
     def says(self, *intents: Intent) -> bool:
         return any(i in self.intents for i in intents)
@@ -95,11 +97,16 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
         return Heard(text="")
     candidates = [ServiceCandidate(s.key, s.name) for s in business.services]
     asked = read_practitioner(text, [(p.key, p.name) for p in business.practitioners])
+    dated = mended(text)  # "wensday" is Wednesday
+    when = read_when(dated, business.locale, now)
+    if when is not None and when.day is not None and counts_from_a_day(dated):
+        when = replace(when, day=None)  # "two weeks from tomorrow": one of the two days would be a guess
     return Heard(
         text=text,
         intents=tuple(read_intents(text)),
         services=tuple(match_services(text, candidates)),
-        when=read_when(text, business.locale, now),
+        when=when,
+        unread_day=when is not None and when.day is None and when.at is not None and names_a_day(dated),
         language=detect_language(text, ("en", "da")),
         asked_language=asked_language(text),
         practitioner=asked.practitioner,

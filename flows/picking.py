@@ -35,6 +35,7 @@ TIME_SLOTS = (
     "same_time",
     "practitioner",
     "places_left",
+    "which_day",
 )
 NEXT_WEEK = re.compile(r"\bnext week\b|\bnæste uge\b|\bnaeste uge\b")
 
@@ -52,6 +53,10 @@ class PicksATime:
 
     def moving(self) -> int | None:
         """The appointment being moved, whose own time does not count as taken."""
+        return None
+
+    def moving_from(self) -> datetime | None:
+        """When the appointment being moved is now (said when asking for the new time)."""
         return None
 
     def start(self) -> datetime | None:
@@ -207,10 +212,19 @@ class PicksATime:
     async def _take(self, when: When) -> bool:
         known_day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
         day = when.day or known_day
-        if when.at is not None and day is None:
-            day = self._next_day_with(when.at)
-        if day is not None and when.at is not None:
-            start = When(day=day, at=when.at).local(self.desk.rules.zone)
+        at = when.at
+        if at is None and self.slots.get("which_day") and self.slots.get("at"):
+            at = time.fromisoformat(self.slots["at"])  # the answer to "which day, at 10:00?"
+        if at is not None and day is None and self.heard.unread_day:
+            # "wensday at 11", "two weeks from tomorrow at 10": a day was meant but not read. Never today
+            # by default: ask.
+            self.forget(*TIME_SLOTS, "after")
+            self.remember(at=at.isoformat(timespec="minutes"), which_day=True)
+            return True
+        if at is not None and day is None:
+            day = self._next_day_with(at)
+        if day is not None and at is not None:
+            start = When(day=day, at=at).local(self.desk.rules.zone)
             return await self._want(start)
         self.forget(*TIME_SLOTS, "after")
         self.remember(day=day.isoformat() if day else None, part=str(when.part) if when.part else None)
@@ -290,6 +304,11 @@ class PicksATime:
                 offered=bool(offered),
                 **common,
             )
+        elif self.slots.get("which_day") and self.slots.get("at"):
+            at = time.fromisoformat(self.slots["at"])
+            exact = (at, (datetime.combine(date.min, at) + timedelta(minutes=1)).time())
+            offered = await desk.soonest(service, 4, window=exact, ignore=ignore, who=who)
+            text = self.say("which_day", at=self.clock_text(at), offered=bool(offered), **common)
         else:
             later = after + timedelta(minutes=1) if after else None
             soonest = await desk.soonest(
@@ -312,6 +331,7 @@ class PicksATime:
                 offered=bool(offered),
                 others=[p.name for p in qualified] if who is None and len(qualified) > 1 else [],
                 first=not self.slots.get("asked_time"),
+                moving=self.when(now_at) if (now_at := self.moving_from()) else None,
                 **common,
             )
             self.remember(asked_time=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from statemachine import State
 
@@ -66,6 +66,10 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
 
     def moving(self) -> int | None:
         return self.slots.get("appointment")
+
+    def moving_from(self) -> datetime | None:
+        appointment = self.appointment()
+        return appointment.start if appointment is not None else None
 
     def say_nothing_to_move(self) -> None:
         self.remember(on_yes="booking")  # "Would you like to book one?" "Yes."

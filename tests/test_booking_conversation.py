@@ -168,7 +168,7 @@ async def test_rescheduling_the_only_appointment(jola: Jola) -> None:
 async def test_rescheduling_asks_for_a_time_when_none_was_given(jola: Jola) -> None:
     client = await booked_client(jola)
     [ask] = await client.says("I need to reschedule")
-    assert ask.text.startswith("Massage, 60 min. When would you like to come?")
+    assert ask.text.startswith("Your Massage is tomorrow at 10:00. When would you like to move it to?")
     [summary] = await client.says("monday at 8")
     assert summary.text.endswith("to Monday 30 November at 08:00?")
 

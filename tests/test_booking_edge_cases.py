@@ -378,7 +378,9 @@ async def test_rescheduling_one_of_two_asks_which_then_when(jola: Jola) -> None:
     [which] = await client.says("I need to reschedule")
     assert which.text == "Which appointment would you like to move?"
     [when] = await client.taps("Fri 27 Nov 09:00")
-    assert when.text.startswith("Physiotherapy, 45 min. When would you like to come?")
+    assert when.text.startswith(
+        "Your Physiotherapy is Friday 27 November at 09:00. When would you like to move it to?"
+    )
     [summary] = await client.says("monday at 9")
     assert (
         summary.text

@@ -4,7 +4,9 @@ The answer is unwrapped ("my name is …", "jeg hedder …", "hi, Anna here", "A
 must look like one to five name words: letters with an inner hyphen or apostrophe ("Anne-Marie",
 "O'Brien"), or an initial ("B."). Digits, links, e-mail addresses, answers ("yes", "I don't know") and
 date words are refused. After "I'm" / "jeg er", which also start "I'm busy", a lower-case everyday word
-is refused too. A name written all in lower or upper case comes back title-cased.
+is refused too. A word that is never a name by itself ("book", "test", "mandag") may still be a
+capitalised surname after a first name ("Mia Book", "Frida Mandag"). A name written all in lower or upper
+case comes back title-cased.
 """
 
 from __future__ import annotations
@@ -73,9 +75,11 @@ def _is_name_word(word: str, first: bool, loose: bool, shouting: bool) -> bool:
     if not _WORD.match(word):
         return False
     lower = word.lower()
-    if lower in NEVER_NAMES or danish_ascii(lower) in NEVER_NAMES:
-        return False
     capital = word[0].isupper() and not shouting
+    if lower in NEVER_NAMES or danish_ascii(lower) in NEVER_NAMES:
+        # "Book", "Mandag" alone or first are not names; as a capitalised surname they are ("Mia Book",
+        # "Frida Mandag", "Anna Test").
+        return capital and not first
     if len(word.rstrip(".")) == 1:
         return word[0].isupper() and not first  # a middle initial: "Anna B. Jensen"
     if _everyday(word):

@@ -135,10 +135,14 @@ def _cost(window: str, size: int, form: _Form) -> float | None:
     typos = _typos(window, form)
     if typos is not None:
         return typos
-    if whole_word and len(window) >= 5 and len(window) * 5 >= len(form.joined) * 2:
-        if form.joined.startswith(window):
+    # "physio" for "Physiotherapy", also when that is one word of a longer name ("Physiotherapy, follow-up"):
+    # then every service with that word ties, and the flow asks which.
+    single = size == 1 and form.size == 1
+    if single and len(window) >= 5:
+        if len(window) * 5 >= len(form.joined) * 2 and form.joined.startswith(window):
             return _ABBREVIATION
-        if form.sound.startswith(_sound(window)):
+        sound = _sound(window)  # "fysio" for "physiotherapy": both sound "fisio…"
+        if len(sound) * 5 >= len(form.sound) * 2 and form.sound.startswith(sound):
             return _ABBREVIATION + 0.5
     return None
 
@@ -203,5 +207,23 @@ def match_services(text: str, services: Sequence[ServiceCandidate]) -> list[str]
         forms = tuple(form for service in services for form in _forms_of(service))
     if not forms:
         return []
-    kept = _resolve(_matches(words, forms))
+    found = _matches(words, forms)
+    kept = _settled(_resolve(found), found)
     return [m.service for m in sorted(kept, key=lambda m: (m.cost, m.start))]
+
+
+def _settled(kept: list[_Match], found: list[_Match]) -> list[_Match]:
+    """A word several services share ("physio") settled by another part of the message naming one of
+    them ("physio, first visit"): a match that tied there with a service named elsewhere is dropped."""
+    settled = []
+    for match in kept:
+        stretch = (match.start, match.end)
+        rivals = {
+            f.service
+            for f in found
+            if (f.start, f.end) == stretch and f.cost == match.cost and f.service != match.service
+        }
+        elsewhere = {k.service for k in kept if (k.start, k.end) != stretch}
+        if not rivals & elsewhere:
+            settled.append(match)
+    return settled
