@@ -26,6 +26,9 @@ from storage.time_off import away_between
 FIRST_LOOK = timedelta(days=8)
 LOOKS = (FIRST_LOOK, timedelta(days=22), timedelta(days=10_000))
 WHATSAPP_WINDOW = timedelta(hours=24)
+# "I'm running late" is about the appointment starting within this, or that started this long ago.
+LATE_BEFORE_START = timedelta(hours=4)
+LATE_AFTER_START = timedelta(minutes=45)
 
 
 _UNREAD = object()
@@ -333,6 +336,28 @@ class Desk:
             now=self.now,
             only_from=("booked",),
         )
+
+    async def running_late(self, minutes: int | None) -> AppointmentView | None:
+        """The client's appointment that is about to start (or has just started) gets a note that they are
+        running late, in its history; None when there is none today."""
+        soon = [
+            a
+            for a in await store.upcoming_for_client(
+                self.session, self.business.id, self.client_id, self.now - LATE_AFTER_START
+            )
+            if a.start <= self.now + LATE_BEFORE_START
+        ]
+        if not soon:
+            return None
+        await store.note_on(
+            self.session,
+            soon[0].id,
+            actor=self.actor,
+            action="running_late",
+            details={"minutes": minutes},
+            now=self.now,
+        )
+        return soon[0]
 
     async def remember_language(self, locale: str) -> None:
         await store.set_client_locale(self.session, self.client_id, locale, self.now)

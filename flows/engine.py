@@ -145,6 +145,9 @@ class Engine:
         elif heard.says(Intent.MY_APPOINTMENTS):
             await self._list_appointments(conversation, ctx)
             return
+        elif heard.late is not None and not heard.choice:
+            await self._running_late(conversation, ctx)
+            return
         job = self._job_for(conversation, heard)
         if job == "cancelling" and self._booking_under_way(conversation) and not await ctx.desk.upcoming():
             # "No, cancel" in the middle of a booking, with nothing booked yet: they mean this booking.
@@ -307,6 +310,25 @@ class Engine:
         body = say(locale, "my_appointments", appointments=lines, business_name=ctx.business.name)
         ctx.replies.append(
             Reply(text=body, options=tuple(options), options_label=say(locale, "options_label"))
+        )
+
+    async def _running_late(self, conversation: Any, ctx: TurnContext) -> None:
+        """Reassure the client, note it on the appointment, and flag the conversation for staff; the bot
+        stays where it was."""
+        minutes = ctx.heard.late.minutes if ctx.heard.late else None
+        appointment = await ctx.desk.running_late(minutes)
+        if appointment is not None:
+            conversation.needs_staff = True  # the front desk sees it in the inbox
+        self._say(
+            conversation,
+            ctx,
+            "running_late",
+            minutes=minutes,
+            found=appointment is not None,
+            service_name=appointment.service_name if appointment else None,
+            when=formatting.clock(ctx.desk.local(appointment.start), conversation.locale)
+            if appointment
+            else None,
         )
 
     def _say(self, conversation: Any, ctx: TurnContext, name: str, **context: Any) -> None:

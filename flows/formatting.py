@@ -53,10 +53,15 @@ def clock(moment: datetime, locale: str) -> str:
 
 
 def day(value: date, locale: str, today: date | None = None) -> str:
-    """ "Thursday 26 November" / "torsdag den 26. november"; "today"/"tomorrow" when close."""
+    """ "Thursday 26 November" / "torsdag den 26. november"; close ones also say "today"/"tomorrow" first
+    ("tomorrow, Thursday 26 November"): a client who reads it the next morning is not misled."""
     locale = _locale(locale)
     if today is not None and 0 <= (value - today).days <= 1:
-        return RELATIVE[locale][(value - today).days]
+        return f"{RELATIVE[locale][(value - today).days]}, {_date(value, locale, today)}"
+    return _date(value, locale, today)
+
+
+def _date(value: date, locale: str, today: date | None) -> str:
     weekday, month = WEEKDAYS[locale][value.weekday()], MONTHS[locale][value.month - 1]
     year = "" if today is None or value.year == today.year else f" {value.year}"
     if locale == "da":
@@ -65,9 +70,12 @@ def day(value: date, locale: str, today: date | None = None) -> str:
 
 
 def moment(value: datetime, locale: str, today: date | None = None) -> str:
-    """ "Thursday 26 November at 10:00" / "torsdag den 26. november kl. 10.00"."""
+    """ "Thursday 26 November at 10:00" / "torsdag den 26. november kl. 10.00"; "tomorrow, Thursday 26
+    November, at 10:00" / "i morgen, torsdag den 26. november, kl. 10.00" when close."""
     joiner = " kl. " if _locale(locale) == "da" else " at "
-    return f"{day(value.date(), locale, today)}{joiner}{clock(value, locale)}"
+    named = day(value.date(), locale, today)
+    close = today is not None and 0 <= (value.date() - today).days <= 1
+    return f"{named},{joiner}{clock(value, locale)}" if close else f"{named}{joiner}{clock(value, locale)}"
 
 
 def slot_title(value: datetime, locale: str, today: date | None = None) -> str:

@@ -14,6 +14,7 @@ from flows.messages import MessageType
 from flows.understanding.day_words import counts_from_a_day, mended, names_a_day
 from flows.understanding.intents import Intent, read_intents
 from flows.understanding.language import asked_language, detect_language
+from flows.understanding.late import Late, read_late
 from flows.understanding.practitioners import read_practitioner
 from flows.understanding.services import ServiceCandidate, match_services
 from flows.understanding.when import When, read_when
@@ -64,6 +65,7 @@ class Heard:
     anyone: bool = False  # "whoever is free"
     same_as_last: bool = False  # "the same as last time"
     unread_day: bool = False  # a time, and words that meant a day the grammar could not read
+    late: Late | None = None  # "I'm running 10 minutes late"
 
     def says(self, *intents: Intent) -> bool:
         return any(i in self.intents for i in intents)
@@ -107,6 +109,7 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
         services=tuple(match_services(text, candidates)),
         when=when,
         unread_day=when is not None and when.day is None and when.at is not None and names_a_day(dated),
+        late=read_late(text),
         language=detect_language(text, ("en", "da")),
         asked_language=asked_language(text),
         practitioner=asked.practitioner,

@@ -451,6 +451,29 @@ async def move_appointment(
     return True
 
 
+async def note_on(
+    session: AsyncSession,
+    appointment_id: int,
+    *,
+    actor: str,
+    action: str,
+    details: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """A line in the appointment's history that changes nothing else ("running late")."""
+    session.add(
+        AppointmentHistory(
+            appointment_id=appointment_id,
+            at=now,
+            actor=actor,
+            action=action,
+            from_status=None,
+            to_status=None,
+            details=details,
+        )
+    )
+
+
 async def history_for(session: AsyncSession, appointment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Every change of these appointments, oldest first."""
     if not appointment_ids:

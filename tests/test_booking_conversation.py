@@ -44,13 +44,14 @@ async def test_everything_said_at_once_goes_straight_to_the_summary(jola: Jola) 
     [summary] = await anna.says("Hi, can I book a massage tomorrow at 10?")
     assert summary.text == (
         "Hi Anna, welcome to Harbour Clinic!\n"
-        "Shall I book this?\nMassage (60 min)\ntomorrow at 10:00\nName: Anna Jensen"
+        "Shall I book this?\nMassage (60 min)\ntomorrow, Thursday 26 November, at 10:00\nName: Anna Jensen"
     )
     assert summary.options == ["Yes, book it", "Change something"]
 
     [booked] = await anna.taps("Yes, book it")
     assert booked.text == (
-        "You're booked: Massage, tomorrow at 10:00. See you then! Write here if you need to change or cancel."
+        "You're booked: Massage, tomorrow, Thursday 26 November, at 10:00. See "
+        "you then! Write here if you need to change or cancel."
     )
     [appointment] = await appointments(jola)
     assert appointment.status == "booked"
@@ -102,12 +103,14 @@ async def test_a_taken_time_gets_the_nearest_free_ones_as_options(jola: Jola) ->
 
     second = WhatsAppClient(jola, wa_id="15550000002", user_id=None, name="Second")
     [taken] = await second.says("massage tomorrow at 10")
-    assert taken.text.startswith("Hi Second, welcome to Harbour Clinic!\nSorry, tomorrow at 10:00 is taken.")
+    assert taken.text.startswith(
+        "Hi Second, welcome to Harbour Clinic!\nSorry, tomorrow, Thursday 26 November, at 10:00 is taken."
+    )
     assert "Tomorrow 10:00" not in taken.options
     assert {"Tomorrow 09:00", "Tomorrow 11:00"} <= set(taken.options)
 
     [summary] = await second.taps("Tomorrow 11:00")
-    assert "tomorrow at 11:00" in summary.text
+    assert "tomorrow, Thursday 26 November, at 11:00" in summary.text
 
 
 async def test_a_closed_day_is_said_and_alternatives_offered(jola: Jola) -> None:
@@ -140,7 +143,11 @@ async def test_two_clients_confirming_one_slot_at_once_get_one_booking(jola: Jol
     replies = [*(await one._replies()), *(await two._replies())]
 
     booked = [r for r in replies if r.text.startswith("You're booked")]
-    lost = [r for r in replies if r.text.startswith("Sorry, someone booked tomorrow at 10:00 a moment ago.")]
+    lost = [
+        r
+        for r in replies
+        if r.text.startswith("Sorry, someone booked tomorrow, Thursday 26 November, at 10:00 a moment ago.")
+    ]
     assert len(booked) == 1 and len(lost) == 1
     assert "Tomorrow 10:00" not in lost[0].options and lost[0].options
     assert [a.start for a in await appointments(jola)] == [local("2026-11-26T10:00:00+01:00")]
@@ -153,7 +160,10 @@ async def test_rescheduling_the_only_appointment(jola: Jola) -> None:
     client = await booked_client(jola)
 
     [summary] = await client.says("Can I move my appointment to friday at 14?")
-    assert summary.text == "Move your Massage from tomorrow at 10:00 to Friday 27 November at 14:00?"
+    assert (
+        summary.text == "Move your Massage from tomorrow, Thursday 26 November, "
+        "at 10:00 to Friday 27 November at 14:00?"
+    )
     [moved] = await client.taps("Yes, move it")
     assert moved.text == "Done: your Massage is now Friday 27 November at 14:00."
 
@@ -168,7 +178,9 @@ async def test_rescheduling_the_only_appointment(jola: Jola) -> None:
 async def test_rescheduling_asks_for_a_time_when_none_was_given(jola: Jola) -> None:
     client = await booked_client(jola)
     [ask] = await client.says("I need to reschedule")
-    assert ask.text.startswith("Your Massage is tomorrow at 10:00. When would you like to move it to?")
+    assert ask.text.startswith(
+        "Your Massage is tomorrow, Thursday 26 November, at 10:00. When would you like to move it to?"
+    )
     [summary] = await client.says("monday at 8")
     assert summary.text.endswith("to Monday 30 November at 08:00?")
 
@@ -195,7 +207,7 @@ async def test_saying_no_keeps_the_appointment(jola: Jola) -> None:
     client = await booked_client(jola)
     await client.says("cancel my appointment")
     [kept] = await client.says("no")
-    assert kept.text == "Good, I've kept your Massage, tomorrow at 10:00."
+    assert kept.text == "Good, I've kept your Massage, tomorrow, Thursday 26 November, at 10:00."
     assert [a.status for a in await appointments(jola)] == ["booked"]
 
 
@@ -228,7 +240,10 @@ async def test_reconfirming_from_a_reminder_button(jola: Jola) -> None:
         )
     )
     [thanks] = await client._replies()
-    assert thanks.text == "Thanks for confirming! See you tomorrow at 10:00 for your Massage."
+    assert (
+        thanks.text == "Thanks for confirming! See you tomorrow, Thursday 26 "
+        "November, at 10:00 for your Massage."
+    )
     [appointment] = await appointments(jola)
     assert appointment.status == "confirmed"
 
@@ -236,7 +251,7 @@ async def test_reconfirming_from_a_reminder_button(jola: Jola) -> None:
 async def test_my_appointments_lists_them(jola: Jola) -> None:
     client = await booked_client(jola)
     [listing] = await client.says("when is my appointment?")
-    assert listing.text == "Your upcoming appointments:\n• Massage, tomorrow at 10:00"
+    assert listing.text == "Your upcoming appointments:\n• Massage, tomorrow, Thursday 26 November, at 10:00"
     assert listing.options == ["Move a booking", "Cancel a booking", "Book an appointment"]
 
 
@@ -288,11 +303,12 @@ async def test_a_danish_booking_from_start_to_end(danish: Jola) -> None:
     [summary] = await client.says("Hej, kan jeg booke en massage i morgen kl. 10?")
     assert summary.text == (
         "Hej Mette, velkommen til Harbour Clinic!\n"
-        "Skal jeg booke dette?\nMassage (60 min)\ni morgen kl. 10.00\nNavn: Mette Hansen"
+        "Skal jeg booke dette?\nMassage (60 min)\ni morgen, torsdag den "
+        "26. november, kl. 10.00\nNavn: Mette Hansen"
     )
     assert summary.options == ["Ja, book den", "Ret noget"]
     [booked] = await client.says("ja tak")
-    assert booked.text.startswith("Du er booket: Massage, i morgen kl. 10.00.")
+    assert booked.text.startswith("Du er booket: Massage, i morgen, torsdag den 26. november, kl. 10.00.")
     assert [a.status for a in await appointments(danish)] == ["booked"]
 
 

@@ -74,7 +74,9 @@ async def test_a_time_given_before_the_service_is_kept(jola: Jola) -> None:
     [ask] = await client.says("tomorrow at 10")
     assert ask.text == "Hi Test, welcome to Harbour Clinic!\nWhat would you like to book?"
     [summary] = await client.taps("Massage")
-    assert summary.text.startswith("Shall I book this?\nMassage (60 min)\ntomorrow at 10:00")
+    assert summary.text.startswith(
+        "Shall I book this?\nMassage (60 min)\ntomorrow, Thursday 26 November, at 10:00"
+    )
 
 
 async def test_first_available_offers_the_soonest_free_times(jola: Jola) -> None:
@@ -83,7 +85,7 @@ async def test_first_available_offers_the_soonest_free_times(jola: Jola) -> None
     assert ASK_TIME in times.text
     assert times.options == ["Today 11:00", "Today 13:00", "Today 14:00", "Today 15:00"]
     [summary] = await client.taps("Today 11:00")
-    assert "Massage (60 min)\ntoday at 11:00" in summary.text
+    assert "Massage (60 min)\ntoday, Wednesday 25 November, at 11:00" in summary.text
 
 
 async def test_hurtigst_muligt_offers_the_soonest_free_times_in_danish(danish: Jola) -> None:
@@ -120,7 +122,7 @@ async def test_a_day_with_nothing_free_says_so_and_offers_the_next_free_day(
 async def test_a_time_already_past_today_gets_todays_free_times(jola: Jola) -> None:
     client = WhatsAppClient(jola)
     [past] = await client.says("massage today at 8")
-    assert "today at 08:00 has already passed." in past.text.lower()
+    assert "today, wednesday 25 november, at 08:00 has already passed." in past.text.lower()
     assert past.options == ["Today 11:00", "Today 13:00", "Today 13:15"]
     assert await appointments(jola) == []
 
@@ -129,7 +131,7 @@ async def test_the_past_time_sentence_starts_with_a_capital(jola: Jola) -> None:
     client = WhatsAppClient(jola)
     await client.says("hello")
     [past] = await client.says("massage today at 8")
-    assert past.text.startswith("Today at 08:00 has already passed.")
+    assert past.text.startswith("Today, Wednesday 25 November, at 08:00 has already passed.")
 
 
 async def test_a_time_beyond_the_horizon_offers_the_last_bookable_times(jola: Jola) -> None:
@@ -147,16 +149,19 @@ async def test_a_buffer_keeps_time_free_after_each_appointment(
         second = WhatsAppClient(jola, wa_id="4520000002", user_id=None)
 
         [eleven] = await second.says("massage tomorrow at 11")
-        assert "Sorry, tomorrow at 11:00 is taken." in eleven.text
+        assert "Sorry, tomorrow, Thursday 26 November, at 11:00 is taken." in eleven.text
         # 11:15 would end after closing at 12:00; 09:00 would end 15 minutes before the next one starts.
         assert eleven.options == ["Tomorrow 08:45", "Tomorrow 13:00", "Tomorrow 13:15"]
         [summary] = await second.taps("Tomorrow 08:45")
-        assert "tomorrow at 08:45" in summary.text
+        assert "tomorrow, Thursday 26 November, at 08:45" in summary.text
         await second.taps("Yes, book it")
 
         # Moving one's own appointment half an hour: its own time and buffer are not in the way.
         [move] = await first.says("move my appointment to 10:30 tomorrow")
-        assert move.text == "Move your Massage from tomorrow at 10:00 to tomorrow at 10:30?"
+        assert (
+            move.text == "Move your Massage from tomorrow, Thursday 26 November, at 10:00 "
+            "to tomorrow, Thursday 26 November, at 10:30?"
+        )
         await first.taps("Yes, move it")
         starts = sorted(a.start for a in await appointments(jola))
         assert starts == [local("2026-11-26T08:45:00+01:00"), local("2026-11-26T10:30:00+01:00")]
@@ -215,7 +220,9 @@ async def test_no_with_a_new_time_at_the_summary_shows_the_new_summary(jola: Jol
     client = WhatsAppClient(jola)
     await client.says("massage tomorrow at 10")
     [summary] = await client.says("no, tomorrow at 11 instead")
-    assert summary.text.startswith("Shall I book this?\nMassage (60 min)\ntomorrow at 11:00")
+    assert summary.text.startswith(
+        "Shall I book this?\nMassage (60 min)\ntomorrow, Thursday 26 November, at 11:00"
+    )
 
 
 async def test_change_the_time_at_the_summary_changes_this_booking(jola: Jola) -> None:
@@ -224,7 +231,9 @@ async def test_change_the_time_at_the_summary_changes_this_booking(jola: Jola) -
     [when] = await client.says("can we change the time?")
     assert when.text.startswith(ASK_TIME)
     [summary] = await client.says("tomorrow at 11")
-    assert summary.text.startswith("Shall I book this?\nMassage (60 min)\ntomorrow at 11:00")
+    assert summary.text.startswith(
+        "Shall I book this?\nMassage (60 min)\ntomorrow, Thursday 26 November, at 11:00"
+    )
 
 
 async def test_a_typed_answer_to_what_to_change_is_understood(jola: Jola) -> None:
@@ -242,7 +251,9 @@ async def test_changing_the_service_at_the_summary_keeps_a_time_that_still_fits(
     [which] = await client.taps("The service")
     assert which.text == "What would you like to book?"
     [summary] = await client.taps("Physiotherapy")
-    assert summary.text.startswith("Shall I book this?\nPhysiotherapy (45 min)\ntomorrow at 10:00")
+    assert summary.text.startswith(
+        "Shall I book this?\nPhysiotherapy (45 min)\ntomorrow, Thursday 26 November, at 10:00"
+    )
 
 
 async def test_help_keeps_the_clients_place(jola: Jola) -> None:
@@ -265,7 +276,9 @@ async def test_a_tap_on_book_from_the_help_menu_asks_the_current_question_again(
     [help_] = await client.says("hjælp")
     assert help_.text.startswith("Jeg kan booke en tid")
     [summary] = await client.taps("Book en tid")
-    assert summary.text.startswith("Skal jeg booke dette?\nMassage (60 min)\ni morgen kl. 10.00")
+    assert summary.text.startswith(
+        "Skal jeg booke dette?\nMassage (60 min)\ni morgen, torsdag den 26. november, kl. 10.00"
+    )
 
 
 async def test_a_late_yes_is_told_the_real_reason(database: DatabaseTarget, fake_graph: FakeGraph) -> None:
@@ -274,7 +287,9 @@ async def test_a_late_yes_is_told_the_real_reason(database: DatabaseTarget, fake
         await client.says("massage today at 13")
         clock.advance(hours=3)  # 12:00: 13:00 is now inside the two hours' notice
         [late] = await client.taps("Yes, book it")
-        assert late.text.startswith("Sorry, today at 13:00 is too soon to book online.")
+        assert late.text.startswith(
+            "Sorry, today, Wednesday 25 November, at 13:00 is too soon to book online."
+        )
         assert late.options
         assert await appointments(jola) == []
 
@@ -309,9 +324,9 @@ async def test_cancelling_in_the_middle_of_a_booking_then_booking_again(jola: Jo
     assert summary.text.startswith("Shall I book this?\nPhysiotherapy (45 min)")
 
     [sure] = await client.says("oh wait, first I need to cancel my appointment tomorrow")
-    assert sure.text == "Cancel your Massage, tomorrow at 10:00?"
+    assert sure.text == "Cancel your Massage, tomorrow, Thursday 26 November, at 10:00?"
     [done] = await client.says("yes")
-    assert done.text == "Your Massage, tomorrow at 10:00, is cancelled."
+    assert done.text == "Your Massage, tomorrow, Thursday 26 November, at 10:00, is cancelled."
     assert done.options == ["Book a new time"]
 
     [summary] = await client.says("physio friday at 14")
@@ -367,7 +382,10 @@ async def test_rescheduling_one_of_two_keeps_the_time_already_given(jola: Jola) 
     assert which.text == "Which appointment would you like to move?"
     assert which.options == ["Tomorrow 10:00", "Fri 27 Nov 09:00"]
     [summary] = await client.taps("Tomorrow 10:00")
-    assert summary.text == "Move your Massage from tomorrow at 10:00 to Friday 27 November at 14:00?"
+    assert (
+        summary.text == "Move your Massage from tomorrow, Thursday 26 November, "
+        "at 10:00 to Friday 27 November at 14:00?"
+    )
 
 
 async def test_rescheduling_one_of_two_asks_which_then_when(jola: Jola) -> None:
@@ -398,7 +416,10 @@ async def test_rescheduling_one_of_two_asks_which_then_when(jola: Jola) -> None:
 async def test_a_small_move_does_not_clash_with_the_appointments_own_time(jola: Jola) -> None:
     client = await booked_client(jola)
     [summary] = await client.says("could you move my massage to 10:30 tomorrow?")
-    assert summary.text == "Move your Massage from tomorrow at 10:00 to tomorrow at 10:30?"
+    assert (
+        summary.text == "Move your Massage from tomorrow, Thursday 26 November, at 10:00 "
+        "to tomorrow, Thursday 26 November, at 10:30?"
+    )
     await client.taps("Yes, move it")
 
     [appointment] = await appointments(jola)
@@ -416,11 +437,14 @@ async def test_rescheduling_onto_a_taken_time_offers_times_that_overlap_the_old_
     client = await booked_client(jola, wa_id="4520000002", user_id=None)  # tomorrow 10:00-11:00
 
     [taken] = await client.says("move my appointment to tomorrow at 10:30")
-    assert taken.text.startswith("Sorry, tomorrow at 10:30 is taken.")
+    assert taken.text.startswith("Sorry, tomorrow, Thursday 26 November, at 10:30 is taken.")
     # 09:30 and 09:45 overlap the client's own 10:00-11:00: that time is theirs to move within.
     assert taken.options == ["Tomorrow 09:30", "Tomorrow 09:45", "Tomorrow 10:00"]
     [summary] = await client.taps("Tomorrow 09:45")
-    assert summary.text == "Move your Massage from tomorrow at 10:00 to tomorrow at 09:45?"
+    assert (
+        summary.text == "Move your Massage from tomorrow, Thursday 26 November, at 10:00 "
+        "to tomorrow, Thursday 26 November, at 09:45?"
+    )
     await client.taps("Yes, move it")
     starts = sorted(a.start for a in await appointments(jola))
     assert starts == [local("2026-11-26T09:45:00+01:00"), local("2026-11-26T11:00:00+01:00")]
@@ -429,8 +453,11 @@ async def test_rescheduling_onto_a_taken_time_offers_times_that_overlap_the_old_
 async def test_moving_to_the_same_time_is_not_offered_as_a_move(jola: Jola) -> None:
     client = await booked_client(jola)
     [reply] = await client.says("move my appointment to tomorrow at 10")
-    assert not reply.text.startswith("Move your Massage from tomorrow at 10:00 to tomorrow at 10:00")
-    assert reply.text.startswith("Tomorrow at 10:00 is already your time.")
+    assert not reply.text.startswith(
+        "Move your Massage from tomorrow, Thursday 26 November, at "
+        "10:00 to tomorrow, Thursday 26 November, at 10:00"
+    )
+    assert reply.text.startswith("Tomorrow, Thursday 26 November, at 10:00 is already your time.")
 
 
 async def test_an_appointment_cancelled_meanwhile_is_not_moved_and_the_client_is_told(
@@ -468,7 +495,7 @@ async def test_a_late_answer_to_cancel_it_gets_a_reply(
     async with clinic(database, fake_graph) as (jola, clock):
         client = await booked_client(jola, "massage today at 13")
         [sure] = await client.says("cancel my appointment")
-        assert sure.text == "Cancel your Massage, today at 13:00?"
+        assert sure.text == "Cancel your Massage, today, Wednesday 25 November, at 13:00?"
         clock.advance(hours=5)  # 14:00: the appointment has begun
 
         assert len(await client.says("yes")) == 1
@@ -481,7 +508,7 @@ async def test_the_other_options_work_while_asked_to_confirm_a_cancellation(jola
     [help_] = await client.says("help")
     assert help_.options == ["Book an appointment", "My appointments", "Talk to a person"]
     [kept] = await client.says("no")
-    assert kept.text == "Good, I've kept your Massage, tomorrow at 10:00."
+    assert kept.text == "Good, I've kept your Massage, tomorrow, Thursday 26 November, at 10:00."
 
     await client.says("cancel my appointment")
     [person] = await client.says("I'd like to talk to a person")
@@ -496,7 +523,10 @@ async def test_a_reminder_template_button_reconfirms(jola: Jola) -> None:
     client = await booked_client(jola)
     [appointment] = await appointments(jola)
     [thanks] = await press(client, f"confirm:{appointment.id}", "Yes, I'm coming")
-    assert thanks.text == "Thanks for confirming! See you tomorrow at 10:00 for your Massage."
+    assert (
+        thanks.text == "Thanks for confirming! See you tomorrow, Thursday 26 "
+        "November, at 10:00 for your Massage."
+    )
     assert [a.status for a in await appointments(jola)] == ["confirmed"]
 
 
@@ -506,7 +536,9 @@ async def test_a_second_confirm_changes_nothing(jola: Jola) -> None:
     await press(client, f"confirm:{appointment.id}", "Yes, I'm coming")
 
     [again] = await press(client, f"confirm:{appointment.id}", "Yes, I'm coming")
-    assert again.text.startswith("Thanks! Your Massage, tomorrow at 10:00, is already confirmed.")
+    assert again.text.startswith(
+        "Thanks! Your Massage, tomorrow, Thursday 26 November, at 10:00, is already confirmed."
+    )
     async with jola.db.read() as session:
         history = (await history_for(session, [appointment.id]))[appointment.id]
     assert [h["action"] for h in history] == ["booked", "reconfirmed"]
@@ -535,7 +567,9 @@ async def test_confirming_a_cancelled_appointment_does_not_bring_it_back(jola: J
     [appointment] = await appointments(jola)
 
     [reply] = await press(client, f"confirm:{appointment.id}", "Yes, I'm coming")
-    assert reply.text.startswith("That appointment (Massage, tomorrow at 10:00) is cancelled.")
+    assert reply.text.startswith(
+        "That appointment (Massage, tomorrow, Thursday 26 November, at 10:00) is cancelled."
+    )
     assert [a.status for a in await appointments(jola)] == ["cancelled"]
 
 
@@ -559,7 +593,7 @@ async def test_confirming_an_already_confirmed_appointment_says_so(jola: Jola) -
     await press(client, f"confirm:{massage.id}", "Yes, I'm coming")
 
     [again] = await press(client, f"confirm:{massage.id}", "Yes, I'm coming")
-    assert "tomorrow at 10:00" in again.text
+    assert "tomorrow, Thursday 26 November, at 10:00" in again.text
     assert again.options == []
 
 
@@ -567,7 +601,10 @@ async def test_yes_im_coming_without_a_reminder_reconfirms(jola: Jola) -> None:
     """ "I'll be there" says more than "ok": it reconfirms the booked appointment, reminder or not."""
     client = await booked_client(jola)
     [reply] = await client.says("yes I'm coming")
-    assert reply.text == "Thanks for confirming! See you tomorrow at 10:00 for your Massage."
+    assert (
+        reply.text == "Thanks for confirming! See you tomorrow, Thursday 26 "
+        "November, at 10:00 for your Massage."
+    )
     assert [a.status for a in await appointments(jola)] == ["confirmed"]
 
 
@@ -581,7 +618,10 @@ async def test_a_plain_ok_after_booking_reconfirms_nothing(jola: Jola) -> None:
 async def test_jeg_kommer_reconfirms_in_danish(danish: Jola) -> None:
     client = await booked_client(danish, "massage i morgen kl 10", "Ja, book den")
     [reply] = await client.says("ja, jeg kommer")
-    assert reply.text == "Tak fordi du bekræfter! Vi ses i morgen kl. 10.00 til Massage."
+    assert (
+        reply.text == "Tak fordi du bekræfter! Vi ses i morgen, torsdag den "
+        "26. november, kl. 10.00 til Massage."
+    )
 
 
 # ----------------------------------------------------------------------------------------- never stuck
@@ -626,9 +666,13 @@ async def test_a_sticker_mid_booking_asks_for_text(jola: Jola) -> None:
 
 async def test_an_image_caption_is_read_like_text(jola: Jola) -> None:
     client = WhatsAppClient(jola)
-    image = {"id": "9002", "mime_type": "image/jpeg", "caption": "massage tomorrow at 10 please"}
+    image = {
+        "id": "9002",
+        "mime_type": "image/jpeg",
+        "caption": "massage tomorrow, Thursday 26 November, at 10 please",
+    }
     [summary] = await sends(client, {"type": "image", "image": image})
-    assert "Shall I book this?\nMassage (60 min)\ntomorrow at 10:00" in summary.text
+    assert "Shall I book this?\nMassage (60 min)\ntomorrow, Thursday 26 November, at 10:00" in summary.text
 
 
 async def test_three_misunderstood_turns_in_danish_hand_over_to_a_person(danish: Jola) -> None:
@@ -747,7 +791,7 @@ async def test_bookings_around_the_autumn_change_in_danish(
     async with clinic(database, fake_graph, now=now, hours=hours, locale="da") as (jola, _):
         client = WhatsAppClient(jola)
         for said, shown in (
-            ("massage fredag kl 10", "i morgen kl. 10.00"),
+            ("massage fredag kl 10", "i morgen, fredag den 29. oktober, kl. 10.00"),
             ("massage søndag kl. 10", "søndag den 31. oktober kl. 10.00"),
             ("massage mandag kl halv elleve", "mandag den 1. november kl. 10.30"),
         ):

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 
+from storage.appointments import history_for
+from storage.models import Conversation
 from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
 from tests.support.clinic import appointments, clinic
 from tests.support.fake_graph import FakeGraph
@@ -54,7 +57,7 @@ async def test_a_word_two_services_share_asks_which(jola: Jola) -> None:
     [when] = await client.says("the follow-up")
     assert when.text.startswith("Physiotherapy, follow-up, 30 min.")
     [summary] = await WhatsAppClient(jola, wa_id="15550000009", name="Bo").says(
-        "fysio first visit tomorrow at 10"
+        "fysio first visit tomorrow, Thursday 26 November, at 10"
     )
     assert "Physiotherapy, first visit (45 min)" in summary.text
 
@@ -105,7 +108,9 @@ async def test_danish_physio_and_a_typed_label(danish: Jola) -> None:
     [which] = await client.says("fysio i morgen kl. 10")
     assert which.text.endswith("Hvilken mener du?")
     [summary] = await client.says("Physiotherapy, first visit")
-    assert "Physiotherapy, first visit (45 min)\ni morgen kl. 10.00" in summary.text
+    assert (
+        "Physiotherapy, first visit (45 min)\ni morgen, torsdag den 26. november, kl. 10.00" in summary.text
+    )
     [what] = await client.says("ret noget")
     assert what.text == "Hvad vil du gerne ændre?"
 
@@ -135,9 +140,9 @@ async def test_a_danish_client_is_greeted_in_danish_before_the_danish_menu(greet
 @pytest.mark.parametrize(
     ("said", "summary_day"),
     [
-        ("massage wensday at 11", "today at 11:00"),  # it is Wednesday
-        ("massage thrusday at 10", "tomorrow at 10:00"),
-        ("massage tomorrw at 10", "tomorrow at 10:00"),
+        ("massage wensday at 11", "today, Wednesday 25 November, at 11:00"),  # it is Wednesday
+        ("massage thrusday at 10", "tomorrow, Thursday 26 November, at 10:00"),
+        ("massage tomorrw at 10", "tomorrow, Thursday 26 November, at 10:00"),
         ("massage fredg kl 10", "fredag den 27. november kl. 10.00"),  # written in Danish: answered in Danish
     ],
 )
@@ -147,7 +152,12 @@ async def test_a_misspelt_day_is_read(jola: Jola, said: str, summary_day: str) -
 
 
 @pytest.mark.parametrize(
-    "said", ["massage two weeks from tomorrow at 10", "massage moday at 10", "massage in a fortnight at 10"]
+    "said",
+    [
+        "massage two weeks from tomorrow, Thursday 26 November, at 10",
+        "massage moday at 10",
+        "massage in a fortnight at 10",
+    ],
 )
 async def test_a_day_meant_but_not_read_is_asked_for_never_today(jola: Jola, said: str) -> None:
     client = WhatsAppClient(jola, name="Anna Jensen")
@@ -162,3 +172,41 @@ async def test_a_day_meant_but_not_read_is_asked_for_never_today(jola: Jola, sai
 async def test_danish_which_day(danish: Jola) -> None:
     [which] = await WhatsAppClient(danish, name="Mette").says("massage om to uger fra i morgen kl. 10")
     assert "Hvilken dag vil du gerne, kl. 10.00? Jeg fangede ikke dagen." in which.text
+
+
+# ------------------------------------------------------------------------------------ running late
+
+
+async def test_running_late_reassures_notes_it_and_tells_staff(jola: Jola) -> None:
+    client = WhatsAppClient(jola, name="Anna Jensen")
+    await client.says("massage today at 11")
+    await client.taps("Yes, book it")
+    [reply] = await client.says("Sorry, I'm running 10 minutes late!")
+    assert reply.text == (
+        "Thanks for letting us know. I've told the team you'll be about 10 minutes late for your Massage at "
+        "11:00. See you soon!"
+    )
+    [appointment] = await appointments(jola)
+    async with jola.db.read() as session:
+        history = (await history_for(session, [appointment.id]))[appointment.id]
+        [conversation] = (await session.execute(select(Conversation))).scalars().all()
+    assert [(h["action"], h["details"]) for h in history][-1] == ("running_late", {"minutes": 10})
+    assert conversation.needs_staff and conversation.handled_by == "bot"
+
+
+async def test_running_late_without_an_appointment_today(jola: Jola) -> None:
+    [reply] = await WhatsAppClient(jola, name="Anna Jensen").says("running late, sorry")
+    assert reply.text.endswith(
+        'I can\'t find an appointment of yours today; write "person" if you need someone from Harbour Clinic.'
+    )
+
+
+async def test_running_late_in_danish(danish: Jola) -> None:
+    client = WhatsAppClient(danish, name="Mette Hansen")
+    await client.says("massage i dag kl. 11")
+    await client.says("ja")
+    [reply] = await client.says("jeg er 10 minutter forsinket")
+    assert reply.text == (
+        "Tak for besked. Jeg har sagt til teamet, at du kommer ca. 10 minutter for sent til din Massage kl. "
+        "11.00. Vi ses snart!"
+    )

@@ -233,7 +233,7 @@ async def test_booking_on_instagram_with_quick_replies_and_typed_numbers(jola: J
     await client.says("Mette")
     await client.says("no thanks")
     [booked] = await client.taps("Yes, book it")
-    assert booked.text.startswith("You're booked: Massage, today at 11:00.")
+    assert booked.text.startswith("You're booked: Massage, today, Wednesday 25 November, at 11:00.")
     [appointment] = await appointments(jola)
     assert appointment.channel == "instagram"
 
@@ -247,7 +247,8 @@ async def test_rescheduling_and_cancelling_on_instagram(jola: Jola) -> None:
 
     [summary] = await client.says("I need to reschedule to friday at 15")
     assert summary.text.startswith(
-        "Move your Physiotherapy from tomorrow at 13:00 to Friday 27 November at 15:00?"
+        "Move your Physiotherapy from tomorrow, Thursday 26 "
+        "November, at 13:00 to Friday 27 November at 15:00?"
     )
     await client.taps("Yes, move it")
     await client.says("cancel my appointment")

@@ -94,16 +94,18 @@ async def test_two_clients_at_the_same_time_get_two_practitioners_and_a_third_ge
     )
 
     [summary] = await anna.says("physio tomorrow at 10")
-    assert "Physiotherapy (45 min) with Mia Holm\ntomorrow at 10:00" in summary.text
+    assert "Physiotherapy (45 min) with Mia Holm\ntomorrow, Thursday 26 November, at 10:00" in summary.text
     await anna.taps("Yes, book it")
 
     [summary] = await ben.says("physio tomorrow at 10")
-    assert "Physiotherapy (45 min) with Jonas Berg\ntomorrow at 10:00" in summary.text
+    assert "Physiotherapy (45 min) with Jonas Berg\ntomorrow, Thursday 26 November, at 10:00" in summary.text
     [booked] = await ben.taps("Yes, book it")
-    assert booked.text.startswith("You're booked: Physiotherapy with Jonas Berg, tomorrow at 10:00.")
+    assert booked.text.startswith(
+        "You're booked: Physiotherapy with Jonas Berg, tomorrow, Thursday 26 November, at 10:00."
+    )
 
     [taken] = await carl.says("physio tomorrow at 10")
-    assert "Sorry, tomorrow at 10:00 is taken." in taken.text
+    assert "Sorry, tomorrow, Thursday 26 November, at 10:00 is taken." in taken.text
     assert "Tomorrow 10:00" not in taken.options
     assert {"Tomorrow 09:15", "Tomorrow 10:45"} <= set(taken.options)  # 45 minutes either side
     assert sorted(await with_whom(jola)) == [
@@ -122,7 +124,7 @@ async def test_both_at_the_summary_at_once_are_booked_with_different_practitione
     [booked] = await ben.taps("Yes, book it")
     assert booked.text.startswith(
         "The one shown was booked a moment ago, so Jonas Berg will see you instead. "
-        "You're booked: Physiotherapy with Jonas Berg, tomorrow at 10:00."
+        "You're booked: Physiotherapy with Jonas Berg, tomorrow, Thursday 26 November, at 10:00."
     )
     assert sorted(p for _, p, _ in await with_whom(jola)) == ["jonas", "mia"]
 
@@ -145,9 +147,11 @@ async def test_with_mia_books_mia(jola: Jola) -> None:
     anna = client(jola, 1, "Anna Jensen")
 
     [summary] = await anna.says("Can I see Mia for physio tomorrow at 11?")
-    assert "Physiotherapy (45 min) with Mia Holm\ntomorrow at 11:00" in summary.text
+    assert "Physiotherapy (45 min) with Mia Holm\ntomorrow, Thursday 26 November, at 11:00" in summary.text
     [booked] = await anna.taps("Yes, book it")
-    assert booked.text.startswith("You're booked: Physiotherapy with Mia Holm, tomorrow at 11:00.")
+    assert booked.text.startswith(
+        "You're booked: Physiotherapy with Mia Holm, tomorrow, Thursday 26 November, at 11:00."
+    )
     assert ("2026-11-26T10:00:00+00:00", "mia", None) in await with_whom(jola)
 
 
@@ -195,9 +199,9 @@ async def test_a_room_shared_by_two_practitioners(jola: Jola) -> None:
     await anna.taps("Yes, book it")
 
     [taken] = await ben.says("massage tomorrow at 10")  # Jonas is free, but the massage room is not
-    assert "Sorry, tomorrow at 10:00 is taken." in taken.text
+    assert "Sorry, tomorrow, Thursday 26 November, at 10:00 is taken." in taken.text
     [summary] = await ben.says("physio instead")
-    assert "Physiotherapy (45 min) with Jonas Berg\ntomorrow at 10:00" in summary.text
+    assert "Physiotherapy (45 min) with Jonas Berg\ntomorrow, Thursday 26 November, at 10:00" in summary.text
     await ben.taps("Yes, book it")
     assert sorted(await with_whom(jola)) == [
         ("2026-11-26T09:00:00+00:00", "jonas", None),
@@ -215,7 +219,8 @@ async def test_rescheduling_keeps_the_practitioner(jola: Jola) -> None:
 
     [summary] = await anna.says("can I move my appointment to friday at 11")
     assert summary.text == (
-        "Move your Physiotherapy with Jonas Berg from tomorrow at 10:00 to Friday 27 November at 11:00?"
+        "Move your Physiotherapy with Jonas Berg from tomorrow, Thursday 26 "
+        "November, at 10:00 to Friday 27 November at 11:00?"
     )
     [moved] = await anna.taps("Yes, move it")
     assert moved.text == "Done: your Physiotherapy with Jonas Berg is now Friday 27 November at 11:00."
@@ -229,7 +234,8 @@ async def test_rescheduling_to_someone_else_when_asked(jola: Jola) -> None:
 
     [summary] = await anna.says("please move my appointment to friday at 11 with Mia")
     assert summary.text == (
-        "Move your Physiotherapy from tomorrow at 10:00 with Jonas Berg to Friday 27 November at 11:00"
+        "Move your Physiotherapy from tomorrow, Thursday 26 November, at "
+        "10:00 with Jonas Berg to Friday 27 November at 11:00"
         " with Mia Holm?"
     )
     await anna.taps("Yes, move it")
@@ -250,15 +256,19 @@ async def test_a_class_says_places_left_and_fills_up_to_its_last_place_under_a_r
     racers = [client(jola, n, f"Racer {n}") for n in range(2, 7)]
     for racer in racers:
         [summary] = await racer.says("yoga tomorrow at 18")
-        assert "tomorrow at 18:00 (3 places left)" in summary.text
+        assert "tomorrow, Thursday 26 November, at 18:00 (3 places left)" in summary.text
     answers = await asyncio.gather(*(racer.taps("Yes, book it") for racer in racers))
     booked = [a for [a] in answers if a.text.startswith("You're booked: Yoga with Ida Lund")]
-    full = [a for [a] in answers if a.text.startswith("Sorry, the Yoga class tomorrow at 18:00 is full.")]
+    full = [
+        a
+        for [a] in answers
+        if a.text.startswith("Sorry, the Yoga class tomorrow, Thursday 26 November, at 18:00 is full.")
+    ]
     assert (len(booked), len(full)) == (3, 2), [a.text for [a] in answers]
     assert all(a.options[0] == "Tue 1 Dec 18:00" for a in full)
 
     [again] = await first.says("yoga tomorrow at 18")
-    assert again.text.startswith("Sorry, the Yoga class tomorrow at 18:00 is full.")
+    assert again.text.startswith("Sorry, the Yoga class tomorrow, Thursday 26 November, at 18:00 is full.")
     places = [(a.start.isoformat(), a.practitioner_key) for a in await appointments(jola)]
     assert places == [("2026-11-26T17:00:00+00:00", "ida")] * 3
 
@@ -269,12 +279,14 @@ async def test_a_class_says_places_left_and_fills_up_to_its_last_place_under_a_r
 async def test_danish_with_mia_and_a_reschedule_that_keeps_her(danish: Jola) -> None:
     mette = client(danish, 1, "Mette Hansen")
     [summary] = await mette.says("kan jeg få massage hos Mia i morgen kl. 10")
-    assert "Massage (60 min) hos Mia Holm\ni morgen kl. 10.00" in summary.text
+    assert "Massage (60 min) hos Mia Holm\ni morgen, torsdag den 26. november, kl. 10.00" in summary.text
     [booked] = await mette.says("ja tak")
-    assert booked.text.startswith("Du er booket: Massage hos Mia Holm, i morgen kl. 10.00.")
+    assert booked.text.startswith(
+        "Du er booket: Massage hos Mia Holm, i morgen, torsdag den 26. november, kl. 10.00."
+    )
     [move] = await mette.says("kan du flytte min tid til fredag kl. 11")
     assert move.text == (
-        "Skal jeg flytte din Massage hos Mia Holm fra i morgen kl. 10.00 "
+        "Skal jeg flytte din Massage hos Mia Holm fra i morgen, torsdag den 26. november, kl. 10.00 "
         "til fredag den 27. november kl. 11.00?"
     )
 
@@ -305,7 +317,8 @@ async def test_a_class_booking_moves_to_another_session_and_is_listed_and_cancel
     assert move.options == ["Tue 1 Dec 18:00"]
     [summary] = await anna.taps("Tue 1 Dec 18:00")
     assert (
-        summary.text == "Move your Yoga with Ida Lund from tomorrow at 18:00 to Tuesday 1 December at 18:00?"
+        summary.text == "Move your Yoga with Ida Lund from tomorrow, Thursday 26 "
+        "November, at 18:00 to Tuesday 1 December at 18:00?"
     )
     await anna.taps("Yes, move it")
     assert await with_whom(jola) == [("2026-12-01T17:00:00+00:00", "ida", None)]
@@ -322,13 +335,18 @@ async def test_a_class_booking_moves_to_another_session_and_is_listed_and_cancel
 async def test_danish_class_places_and_a_full_session(danish: Jola) -> None:
     first, second, third = (client(danish, n, f"Klient {n}") for n in (1, 2, 3))
     [summary] = await first.says("yoga i morgen kl. 18")
-    assert "Yoga (60 min) hos Ida Lund\ni morgen kl. 18.00 (3 pladser tilbage)" in summary.text
+    assert (
+        "Yoga (60 min) hos Ida Lund\ni morgen, torsdag den 26. "
+        "november, kl. 18.00 (3 pladser tilbage)" in summary.text
+    )
     [booked] = await first.says("ja")
-    assert booked.text.startswith("Du er booket: Yoga hos Ida Lund, i morgen kl. 18.00.")
+    assert booked.text.startswith(
+        "Du er booket: Yoga hos Ida Lund, i morgen, torsdag den 26. november, kl. 18.00."
+    )
     for other in (second, third):
         await other.says("yoga i morgen kl. 18")
         await other.says("ja")
     [full] = await client(danish, 4, "Klient 4").says("yoga i morgen kl. 18")
-    assert "Desværre er holdet Yoga i morgen kl. 18.00 fuldt." in full.text
+    assert "Desværre er holdet Yoga i morgen, torsdag den 26. november, kl. 18.00 fuldt." in full.text
     assert "Her er de næste hold med ledige pladser" in full.text
     assert full.options[0] == "tir 1. dec 18.00"

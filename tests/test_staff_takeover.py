@@ -67,7 +67,7 @@ async def test_takeover_quiets_the_bot_and_release_resumes_where_it_was(jola: Jo
     # The summary is still what the bot waits for: tapping its button (further up the chat) books.
     await jola.deliver(whatsapp_button("yes", "Yes, book it", **client._who()))
     [booked] = await client._replies()
-    assert booked.text.startswith("You're booked: Massage, tomorrow at 10:00.")
+    assert booked.text.startswith("You're booked: Massage, tomorrow, Thursday 26 November, at 10:00.")
     async with jola.db.read() as session:
         assert len(await list_appointments(session, "harbour-clinic")) == 1
 
