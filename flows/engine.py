@@ -115,6 +115,8 @@ class Engine:
         await self._route(conversation, ctx, switched)
         for line in reversed(ctx.found.pop("before", [])):
             _prepend(ctx, line)
+        if heard.clipped and ctx.replies:
+            _prepend(ctx, say(conversation.locale, "read_in_part"))
         self._greet_first_time(conversation, ctx, turn)
         _remember_options(conversation, ctx.replies)
         return ctx.replies

@@ -7,11 +7,12 @@ buttons reach the same guards.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flows.context import BusinessProfile, Turn
 from flows.messages import MessageType
-from flows.understanding.day_words import counts_from_a_day, mended, names_a_day
+from flows.understanding.clock_words import from_now, spelled_out
+from flows.understanding.day_words import counted_from, counts_from_a_day, mended, names_a_day
 from flows.understanding.intents import Intent, read_intents
 from flows.understanding.language import asked_language, detect_language
 from flows.understanding.late import Late, read_late
@@ -46,6 +47,9 @@ TAPS = {
     LINK_YES: Intent.YES,
     LINK_NO: Intent.NO,
 }
+# A message longer than this is read by its first and last READ_PART characters.
+READ_LIMIT = 1500
+READ_PART = 400
 UNREADABLE = {MessageType.UNSUPPORTED, MessageType.CONTACTS, MessageType.UNKNOWN}
 
 
@@ -66,6 +70,7 @@ class Heard:
     same_as_last: bool = False  # "the same as last time"
     unread_day: bool = False  # a time, and words that meant a day the grammar could not read
     late: Late | None = None  # "I'm running 10 minutes late"
+    clipped: bool = False  # a very long message: only its start and its end were read
 
     def says(self, *intents: Intent) -> bool:
         return any(i in self.intents for i in intents)
@@ -97,12 +102,44 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
     text = (turn.text or "").strip()
     if not text:
         return Heard(text="")
+    if len(text) <= READ_LIMIT:
+        return _read(text, business, now)
+    # What a client wants is said at the start or at the end: each is read on its own (the end first, as
+    # the request usually closes the letter), the middle is left, and the client is told so (engine).
+    head = _read(text[:READ_PART].rsplit(None, 1)[0], business, now)
+    tail = _read(text[-READ_PART:].split(None, 1)[-1], business, now)
+    return Heard(
+        text=f"{head.text}\n…\n{tail.text}",
+        intents=tuple(dict.fromkeys((*tail.intents, *head.intents))),
+        services=tuple(dict.fromkeys((*tail.services, *head.services))),
+        when=tail.when or head.when,
+        unread_day=tail.unread_day if tail.when else head.unread_day,
+        late=tail.late or head.late,
+        clipped=True,
+        language=tail.language or head.language,
+        asked_language=tail.asked_language or head.asked_language,
+        practitioner=tail.practitioner or head.practitioner,
+        named_with=tail.named_with or head.named_with,
+        anyone=tail.anyone or head.anyone,
+        same_as_last=tail.same_as_last or head.same_as_last,
+    )
+
+
+def _read(text: str, business: BusinessProfile, now: datetime) -> Heard:
     candidates = [ServiceCandidate(s.key, s.name) for s in business.services]
     asked = read_practitioner(text, [(p.key, p.name) for p in business.practitioners])
-    dated = mended(text)  # "wensday" is Wednesday
+    dated = spelled_out(mended(text))  # "wensday" is Wednesday, "3 15 pm" is 15:15
     when = read_when(dated, business.locale, now)
-    if when is not None and when.day is not None and counts_from_a_day(dated):
-        when = replace(when, day=None)  # "two weeks from tomorrow": one of the two days would be a guess
+    if when is None or (when.day is None and when.at is None):
+        soon = from_now(text, now)  # "in 30 minutes"
+        if soon is not None:
+            when = When(day=soon.date(), at=soon.time(), part=None)
+    if counts_from_a_day(dated):  # "two weeks from tomorrow": counted, or asked for; never one of the two
+        counted = _counted_day(dated, business.locale, now)
+        if when is None and counted is not None:
+            when = When(day=counted)
+        elif when is not None:
+            when = replace(when, day=counted)
     return Heard(
         text=text,
         intents=tuple(read_intents(text)),
@@ -117,6 +154,17 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
         anyone=asked.anyone,
         same_as_last=asked.same_as_last,
     )
+
+
+def _counted_day(text: str, locale: str, now: datetime) -> date | None:
+    """The day "two weeks from tomorrow" means, or None (then the flow asks) when the day counted from
+    cannot be read on its own."""
+    counted = counted_from(text)
+    if counted is None:
+        return None
+    days, base = counted
+    read = read_when(base, locale, now)
+    return read.day + timedelta(days=days) if read is not None and read.day is not None else None
 
 
 def _tapped(choice: str, title: str) -> Heard:

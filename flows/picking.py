@@ -248,6 +248,7 @@ class PicksATime:
             self.remember(start=start.isoformat(), practitioner=slot.chosen, places_left=slot.places_left)
         else:
             self.remember(wanted=start.isoformat())
+            self.t.found["wanted_now"] = True
         return True
 
     # ------------------------------------------------------------------------------------- asking
@@ -258,6 +259,8 @@ class PicksATime:
             return
         ignore, desk, who = self.moving(), self.desk, self.wanted_with()
         wanted = datetime.fromisoformat(self.slots["wanted"]) if self.slots.get("wanted") else None
+        if not self.t.found.get("wanted_now"):
+            wanted = None  # said in an earlier turn: its "has already passed" is not news now
         window = WINDOWS.get(PartOfDay(self.slots["part"])) if self.slots.get("part") else None
         day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
         after = datetime.fromisoformat(self.slots["after"]) if self.slots.get("after") else None
@@ -356,6 +359,7 @@ class PicksATime:
         start = self.start()
         self.forget(*TIME_SLOTS)
         self.remember(wanted=start.isoformat() if start else None, just_taken=True)
+        self.t.found["wanted_now"] = True
         await self.ask_time()
 
 

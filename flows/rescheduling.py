@@ -52,6 +52,7 @@ class ReschedulingFlow(PicksATime, PicksAnAppointment, Flow):
         if appointment is not None and start == appointment.start:
             self.forget("start")  # "move it to 10" when it is at 10: nothing to move
             self.remember(wanted=start.isoformat(), same_time=True)
+            self.t.found["wanted_now"] = True
         return learned
 
     def time_service(self) -> ServiceInfo | None:

@@ -154,7 +154,7 @@ async def test_a_misspelt_day_is_read(jola: Jola, said: str, summary_day: str) -
 @pytest.mark.parametrize(
     "said",
     [
-        "massage two weeks from tomorrow, Thursday 26 November, at 10",
+        "massage after friday at 10",
         "massage moday at 10",
         "massage in a fortnight at 10",
     ],
@@ -170,7 +170,7 @@ async def test_a_day_meant_but_not_read_is_asked_for_never_today(jola: Jola, sai
 
 
 async def test_danish_which_day(danish: Jola) -> None:
-    [which] = await WhatsAppClient(danish, name="Mette").says("massage om to uger fra i morgen kl. 10")
+    [which] = await WhatsAppClient(danish, name="Mette").says("massage efter fredag kl. 10")
     assert "Hvilken dag vil du gerne, kl. 10.00? Jeg fangede ikke dagen." in which.text
 
 
@@ -210,3 +210,56 @@ async def test_running_late_in_danish(danish: Jola) -> None:
         "Tak for besked. Jeg har sagt til teamet, at du kommer ca. 10 minutter for sent til din Massage kl. "
         "11.00. Vi ses snart!"
     )
+
+
+# ------------------------------------------------------------------------------------ clock talk
+
+
+async def test_in_30_minutes_is_understood_and_answered_with_the_nearest(jola: Jola) -> None:
+    client = WhatsAppClient(jola, name="Anna Jensen")
+    await client.says("hello")
+    await client.taps("Massage")
+    [soon] = await client.says("can I come in 30 minutes?")
+    assert soon.text.startswith("Sorry, today, Wednesday 25 November, at 09:30 is too soon to book online.")
+    assert soon.options[0] == "Today 11:00"
+
+
+async def test_a_spaced_time_with_pm_keeps_its_minutes(jola: Jola) -> None:
+    [summary] = await WhatsAppClient(jola, name="Anna Jensen").says("massage tomorrow 3 15 pm")
+    assert "tomorrow, Thursday 26 November, at 15:15" in summary.text
+
+
+async def test_a_turn_not_understood_does_not_repeat_an_earlier_turns_news(jola: Jola) -> None:
+    client = WhatsAppClient(jola, name="Anna Jensen")
+    await client.says("hello")
+    await client.taps("Massage")
+    [passed] = await client.says("today at 8")
+    assert "has already passed" in passed.text
+    [again] = await client.says("hmm")
+    assert again.text.startswith("Sorry, I didn't catch that.\n")
+    assert "has already passed" not in again.text
+
+
+async def test_a_very_long_message_is_read_at_both_ends_and_says_so(jola: Jola) -> None:
+    story = "I have been having back pain for a while and my doctor said I should try something. " * 105
+    [summary] = await WhatsAppClient(jola, name="Anna Jensen").says(
+        story + "Could I please get a massage on Monday at 10?"
+    )
+    assert len(story) > 8000
+    assert summary.text.startswith(
+        "Hi Anna, welcome to Harbour Clinic!\nThat was a long message, so I read its beginning and its end."
+    )
+    assert "Massage (60 min)\nMonday 30 November at 10:00\n" in summary.text
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [
+        ("massage two weeks from tomorrow at 10", "Thursday 10 December at 10:00"),
+        ("massage a week from monday at 9", "Monday 7 December at 09:00"),
+        ("massage om to uger fra i morgen kl. 10", "torsdag den 10. december kl. 10.00"),
+    ],
+)
+async def test_a_day_counted_from_another_is_counted(jola: Jola, said: str, shown: str) -> None:
+    [summary] = await WhatsAppClient(jola, name="Anna Jensen").says(said)
+    assert f"Massage (60 min)\n{shown}\n" in summary.text, summary.text

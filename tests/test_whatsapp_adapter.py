@@ -443,15 +443,18 @@ def test_empty_or_shapeless_delivery_yields_nothing_and_does_not_raise(body: dic
     assert parsed.items == []
 
 
-def test_huge_text_is_clipped_to_4096_characters() -> None:
-    """Nobody types 100 kB; we store at most what a reply could show, so the inbox cannot be bloated."""
+def test_huge_text_is_clipped_to_4096_characters_keeping_its_end() -> None:
+    """Nobody types 100 kB; we store at most what a reply could show, so the inbox cannot be bloated. The
+    end is kept as well as the start: a long message usually closes with what the client wants."""
     body = load("whatsapp_text.json")
-    huge = "ab" * 51_200
+    huge = "ab" * 51_200 + " massage on monday at 10?"
     body["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = huge
 
     (item,) = whatsapp.parse(body, directory()).items
 
-    assert item.text == huge[:4096]
+    assert len(item.text) <= 4096
+    assert item.text.startswith("abab") and item.text.endswith(" massage on monday at 10?")
+    assert "\n…\n" in item.text
 
 
 def test_nul_characters_are_removed_from_text() -> None:

@@ -32,11 +32,21 @@ def as_str(value: Any) -> str | None:
 
 
 def clip_text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    """At most `limit` characters. A client's message keeps its start and its end (a request usually
+    closes a long message); ids and titles (a smaller `limit`) keep their start."""
     text = as_str(value)
     if text is None:
         return None
     text = text.replace("\x00", "")
-    return text[:limit]
+    if len(text) <= limit:
+        return text
+    if limit < MAX_TEXT:
+        return text[:limit]
+    half = (limit - len(_CUT)) // 2
+    return text[:half] + _CUT + text[-half:]
+
+
+_CUT = "\n…\n"
 
 
 @dataclass

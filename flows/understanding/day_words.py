@@ -38,9 +38,35 @@ _DAYISH = re.compile(
 )
 
 
+# Chat shorthands for days. The short forms that are also words ("sat", "sun", "wed", "man") only next to
+# a time or after "on"/"this"/"next"/"på": "fri at 2", "on sat", not "I sat down".
+_SHORTHAND = re.compile(r"\b(?:2morrow|2moro|2morow|tmrw|tmr|tmrow|tomoz)\b", re.IGNORECASE)
+_SHORT_DAYS = {
+    "mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday",
+    "thur": "thursday", "thurs": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
+}  # fmt: skip
+_SHORT_DAY = re.compile(
+    r"(?:\b(on|this|next|på)\s+)?\b(" + "|".join(_SHORT_DAYS) + r")\b\.?",
+    re.IGNORECASE,
+)
+
+
 def mended(text: str) -> str:
-    """`text` with misspelt day words put right; everything else as it was."""
+    """`text` with misspelt day words and chat shorthands put right; everything else as it was."""
+    text = _SHORTHAND.sub("tomorrow", text)
+    text = _SHORT_DAY.sub(_short_day, text)
     return _WORD.sub(_mend, text)
+
+
+def _short_day(match: re.Match[str]) -> str:
+    lead, short = match.group(1), match.group(2)
+    end = match.end()
+    rest = match.string[end : end + 6].lstrip()
+    timed = rest.startswith(("at", "@", "kl")) or rest[:1].isdigit()
+    if not (lead or timed):
+        return match.group(0)
+    day = _SHORT_DAYS[short.lower()]
+    return f"{lead} {day}" if lead else day
 
 
 def _mend(match: re.Match[str]) -> str:
@@ -69,9 +95,10 @@ def _closest(word: str) -> str | None:
 
 
 # "two weeks from tomorrow", "3 dage efter fredag": a day counted from another day, which the grammar reads
-# as one of the two. Such a day is asked for rather than guessed.
+# as one of the two. Such a day is asked for rather than guessed. "The day after tomorrow" the grammar
+# reads itself.
 _COUNTED_FROM = re.compile(
-    r"\b(?:from|after|fra|efter)\s+(?:i\s+|on\s+|på\s+)?(?:"
+    r"\b(?<!day )(?<!dagen )(?:from|after|fra|efter)\s+(?:i\s+|on\s+|på\s+)?(?:"
     + "|".join(DAY_WORDS)
     + r"|morgen|dag|next|this|næste|naeste|denne)\b"
 )
@@ -85,3 +112,25 @@ def counts_from_a_day(text: str) -> bool:
 def names_a_day(text: str) -> bool:
     """Whether the text holds a word that only makes sense with a day (see the module's docstring)."""
     return bool(_DAYISH.search(text.casefold()))
+
+
+_COUNTS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "en": 1, "et": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6,
+}  # fmt: skip
+_COUNTED = re.compile(
+    r"\b(\d{1,2}|" + "|".join(sorted(_COUNTS, key=len, reverse=True)) + r")\s+"
+    r"(days?|weeks?|dage?|uger?)\s+(?:from|after|fra|efter)\s+(.+)$"
+)
+
+
+def counted_from(text: str) -> tuple[int, str] | None:
+    """(days to add, the day counted from) in "two weeks from tomorrow", "3 dage efter fredag"; None when
+    the text counts no day from another. The caller reads the day counted from."""
+    found = _COUNTED.search(text.casefold())
+    if found is None:
+        return None
+    amount = found.group(1)
+    count = int(amount) if amount.isdigit() else _COUNTS[amount]
+    days = count * (7 if found.group(2).startswith(("week", "uge")) else 1)
+    return (days, found.group(3)) if 0 < days <= 366 else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.understanding.day_words import counts_from_a_day, mended, names_a_day
+from flows.understanding.day_words import counted_from, counts_from_a_day, mended, names_a_day
 
 MENDED = [
     ("wensday at 11", "wednesday at 11"),
@@ -62,7 +62,25 @@ def test_words_that_mean_a_day(text: str, meant: bool) -> None:
         ("from 10 to 12 tomorrow", False),
         ("tomorrow at 10", False),
         ("after work on friday", False),
+        ("the day after tomorrow at 11", False),
+        ("dagen efter i morgen", False),
     ],
 )
 def test_a_day_counted_from_another(text: str, counted: bool) -> None:
     assert counts_from_a_day(text) is counted
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("two weeks from tomorrow at 10", (14, "tomorrow at 10")),
+        ("3 days after friday", (3, "friday")),
+        ("a week from monday", (7, "monday")),
+        ("om to uger fra i morgen", (14, "i morgen")),
+        ("tre dage efter fredag", (3, "fredag")),
+        ("from monday", None),
+        ("two weeks", None),
+    ],
+)
+def test_days_counted_from_a_day(text: str, counted: tuple[int, str] | None) -> None:
+    assert counted_from(text) == counted
