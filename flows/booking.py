@@ -222,6 +222,7 @@ class BookingFlow(PicksATime, Flow):
                 phone=self.slots.get("phone"),
                 practitioner=self.name_of(self.slots.get("practitioner")),
                 places_left=self.slots.get("places_left"),
+                changed=bool(self.t.found.get("changed_from")),
             ),
             [self.option("yes", "book_it"), self.option("change", "change")],
         )

@@ -36,6 +36,12 @@ TIME_SLOTS = (
     "practitioner",
     "places_left",
     "which_day",
+    "latest",
+)
+# "As late as possible", "so sent som muligt": the day's last free starts rather than its first.
+LATEST = re.compile(
+    r"\b(?:as late as (?:possible|you can)|latest|last (?:slot|time|appointment)|sent som muligt"
+    r"|senest muligt|sidste tid)\b"
 )
 NEXT_WEEK = re.compile(r"\bnext week\b|\bnæste uge\b|\bnaeste uge\b")
 
@@ -215,6 +221,9 @@ class PicksATime:
         at = when.at
         if at is None and self.slots.get("which_day") and self.slots.get("at"):
             at = time.fromisoformat(self.slots["at"])  # the answer to "which day, at 10:00?"
+        chosen = self.start()
+        if at is None and when.day is not None and when.part is None and chosen is not None:
+            at = self.desk.local(chosen).time()  # "no wait, friday": the same time, on Friday
         if at is not None and day is None and self.heard.unread_day:
             # "wensday at 11", "two weeks from tomorrow at 10": a day was meant but not read. Never today
             # by default: ask.
@@ -227,7 +236,11 @@ class PicksATime:
             start = When(day=day, at=at).local(self.desk.rules.zone)
             return await self._want(start)
         self.forget(*TIME_SLOTS, "after")
-        self.remember(day=day.isoformat() if day else None, part=str(when.part) if when.part else None)
+        self.remember(
+            day=day.isoformat() if day else None,
+            part=str(when.part) if when.part else None,
+            latest=True if LATEST.search(self.heard.text.casefold()) else None,
+        )
         return True
 
     def _next_day_with(self, at: time) -> date:
@@ -238,6 +251,9 @@ class PicksATime:
     async def _want(self, start: datetime, tapped: str | None = None) -> bool:
         """`tapped`: the practitioner an offered time was shown with; tapping it is choosing them."""
         service = self.time_service()
+        before = self.slots.get("start")
+        if before and before != start.isoformat():
+            self.t.found["changed_from"] = before  # a correction: the summary says what changed
         self.forget(*TIME_SLOTS, "after")
         self.remember(day=self.desk.local(start).date().isoformat())
         if tapped is not None and tapped != self.wanted_with() and self.t.business.practitioner(tapped):
@@ -294,7 +310,12 @@ class PicksATime:
                 **common,
             )
         elif day is not None:
-            offered = _spread(await desk.free_on(service, day, window, ignore, who=who))
+            free = await desk.free_on(service, day, window, ignore, who=who)
+            if self.slots.get("latest"):  # "as late as possible on friday": the day's last hours
+                hourly = list({s.start.hour: s for s in reversed(free)}.values())  # each hour's first start
+                offered = sorted(hourly, key=lambda s: s.start)[-FEW:]
+            else:
+                offered = _spread(free)
             part = self.slots.get("part")
             if not offered:
                 noon = datetime.combine(day, (window or (time(12), time(12)))[0], desk.rules.zone)

@@ -221,7 +221,8 @@ async def test_no_with_a_new_time_at_the_summary_shows_the_new_summary(jola: Jol
     await client.says("massage tomorrow at 10")
     [summary] = await client.says("no, tomorrow at 11 instead")
     assert summary.text.startswith(
-        "Shall I book this?\nMassage (60 min)\ntomorrow, Thursday 26 November, at 11:00"
+        "Changed to tomorrow, Thursday 26 November, at 11:00. Shall I book this?\nMassage (60 min)\n"
+        "tomorrow, Thursday 26 November, at 11:00"
     )
 
 

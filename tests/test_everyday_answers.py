@@ -263,3 +263,51 @@ async def test_a_very_long_message_is_read_at_both_ends_and_says_so(jola: Jola) 
 async def test_a_day_counted_from_another_is_counted(jola: Jola, said: str, shown: str) -> None:
     [summary] = await WhatsAppClient(jola, name="Anna Jensen").says(said)
     assert f"Massage (60 min)\n{shown}\n" in summary.text, summary.text
+
+
+# ------------------------------------------------------------------------------------ corrections
+
+
+async def test_a_correction_changes_the_booking_and_says_so(jola: Jola) -> None:
+    client = WhatsAppClient(jola, name="Anna Jensen")
+    await client.says("massage tomorrow at 10")
+    [summary] = await client.says("make that 2pm instead")
+    assert summary.text.startswith("Changed to tomorrow, Thursday 26 November, at 14:00. Shall I book this?")
+    [again] = await client.says("no wait, friday")
+    assert again.text.startswith("Changed to Friday 27 November at 14:00. Shall I book this?")
+    await client.taps("Yes, book it")
+    [appointment] = await appointments(jola)
+    assert appointment.start.isoformat() == "2026-11-27T13:00:00+00:00"
+
+
+async def test_a_danish_correction(danish: Jola) -> None:
+    client = WhatsAppClient(danish, name="Mette Hansen")
+    await client.says("massage i morgen kl. 10")
+    [summary] = await client.says("nej, kl. 16 i stedet")
+    assert summary.text.startswith(
+        "Ændret til i morgen, torsdag den 26. november, kl. 16.00. Skal jeg booke dette?"
+    )
+
+
+async def test_as_late_as_possible_offers_the_days_last_times(jola: Jola) -> None:
+    client = WhatsAppClient(jola, name="Anna Jensen")
+    await client.says("hello")
+    await client.taps("Massage")
+    [late] = await client.says("as late as possible on friday")
+    assert late.options == ["Fri 27 Nov 13:00", "Fri 27 Nov 14:00", "Fri 27 Nov 15:00", "Fri 27 Nov 16:00"]
+    [early] = await client.says("as early as you can on friday")
+    assert early.options[0] == "Fri 27 Nov 08:00"
+
+
+async def test_so_sent_som_muligt(danish: Jola) -> None:
+    client = WhatsAppClient(danish, name="Mette Hansen")
+    [late] = await client.says("massage så sent som muligt på fredag")
+    assert late.text.startswith(
+        "Hej Mette, velkommen til Harbour Clinic!\nLedige tider fredag den 27. november."
+    )
+    assert late.options == [
+        "fre 27. nov 13.00",
+        "fre 27. nov 14.00",
+        "fre 27. nov 15.00",
+        "fre 27. nov 16.00",
+    ]
