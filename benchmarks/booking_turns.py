@@ -75,7 +75,7 @@ async def cancel_all(jola: Any) -> None:
 async def run() -> dict[str, Any]:
     result: dict[str, Any] = {"max_turns": MAX_TURNS}
     for name, table, locale in (("en", ENGLISH, "en"), ("da", DANISH, "da")):
-        rows = [text for text, when in table if when is not None and (when.day or when.at)]
+        rows = list(dict.fromkeys(text for text, when in table if when is not None and (when.day or when.at)))
         graph = FakeGraph()
         await graph.start()
         with tempfile.TemporaryDirectory() as tmp:

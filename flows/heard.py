@@ -6,6 +6,7 @@ buttons reach the same guards.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -140,6 +141,8 @@ def _read(text: str, business: BusinessProfile, now: datetime) -> Heard:
             when = When(day=counted)
         elif when is not None:
             when = replace(when, day=counted)
+    if when is not None and when.day is not None:
+        when = replace(when, day=_just_passed(when.day, now.date(), text))
     return Heard(
         text=text,
         intents=tuple(read_intents(text)),
@@ -154,6 +157,21 @@ def _read(text: str, business: BusinessProfile, now: datetime) -> Heard:
         anyone=asked.anyone,
         same_as_last=asked.same_as_last,
     )
+
+
+_YEAR = re.compile(r"\b20\d\d\b")
+JUST_PASSED = 31  # days: a date without a year this recently past is that date, not next year's
+
+
+def _just_passed(day: date, today: date, text: str) -> date:
+    """ "24/11" said on 25 November means yesterday (and the bot says it has passed), not next year."""
+    if (day - today).days < 300 or _YEAR.search(text):
+        return day
+    try:
+        last_year = day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day
+    return last_year if 0 < (today - last_year).days <= JUST_PASSED else day
 
 
 def _counted_day(text: str, locale: str, now: datetime) -> date | None:

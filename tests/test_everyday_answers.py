@@ -311,3 +311,9 @@ async def test_so_sent_som_muligt(danish: Jola) -> None:
         "fre 27. nov 15.00",
         "fre 27. nov 16.00",
     ]
+
+
+async def test_a_date_just_past_is_said_to_have_passed_not_booked_next_year(jola: Jola) -> None:
+    [passed] = await WhatsAppClient(jola, name="Anna Jensen").says("massage 24/11 at 10")
+    assert "Tuesday 24 November at 10:00 has already passed." in passed.text
+    assert passed.options and passed.options[0].startswith(("Today", "Tomorrow"))
