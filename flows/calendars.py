@@ -93,7 +93,7 @@ class Calendar:
             if b.room is not None:
                 self._rooms[b.room].append(span)
             if b.service in classes:
-                self._seats[(b.service, b.start)] += 1
+                self._seats[(b.service, b.start.astimezone(UTC))] += 1
         for a in away:
             self._away[a.practitioner].append(Busy(a.start, a.end))
         self._sessions: dict[str, list[Session]] = {}
@@ -164,7 +164,10 @@ class Calendar:
         """The slot at exactly `start`, with everyone free then; None when nobody is."""
         if service.is_class:
             wanted = start.astimezone(UTC)
-            return next((s for s in self._class_slots(service, now, who) if s.start == wanted), None)
+            # Compared in UTC: a local time in the hour repeated in autumn never equals a UTC one.
+            return next(
+                (s for s in self._class_slots(service, now, who) if s.start.astimezone(UTC) == wanted), None
+            )
         free = [
             key
             for key, rules, busy, rooms in self._people(service, who)
@@ -186,7 +189,7 @@ class Calendar:
             return general
         reasons = []
         for key, rules, busy, rooms in self._people(service, who):
-            if key is not None and clashes(self._away[key], start, start + duration, timedelta(0)):
+            if key is not None and self.is_away(key, start, start.astimezone(UTC) + duration):
                 reasons.append(Unavailable.AWAY)
                 continue
             reason = why_not(rules, duration, busy, now, start, rooms)
@@ -224,6 +227,7 @@ class Calendar:
         if service.is_class:
             session = self.session_at(service, start)
             return session.room if session else None
+        start = start.astimezone(UTC)  # elapsed time: local arithmetic is wall-clock, wrong on DST nights
         end = start + _minutes(service)
         for room in self.business.rooms_for(service.key):
             if not clashes(self._rooms[room.key], start, end, self.business.rules.buffer):
@@ -235,10 +239,12 @@ class Calendar:
         return next((s for s in self._sessions.get(service.key, ()) if s.start == wanted), None)
 
     def places_left(self, service: ServiceInfo, start: datetime) -> int:
-        return max(0, service.capacity - self._seats[(service.key, start)])
+        return max(0, service.capacity - self._seats[(service.key, start.astimezone(UTC))])
 
     def is_away(self, practitioner: str, start: datetime, end: datetime) -> bool:
-        return bool(clashes(self._away[practitioner], start, end, timedelta(0)))
+        return bool(
+            clashes(self._away[practitioner], start.astimezone(UTC), end.astimezone(UTC), timedelta(0))
+        )
 
     def busy_of(self, practitioner: str | None) -> list[Busy]:
         """What keeps `practitioner` (None: the business's one calendar) from a new appointment."""
