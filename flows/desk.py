@@ -349,7 +349,7 @@ class Desk:
         ]
         if not soon:
             return None
-        await store.note_on(
+        store.note_on(
             self.session,
             soon[0].id,
             actor=self.actor,

@@ -81,24 +81,15 @@ async def lock_calendar(session: AsyncSession, business_id: str) -> None:
     )
 
 
-async def busy_between(
-    session: AsyncSession,
-    business_id: str,
-    start: datetime,
-    end: datetime,
-    *,
-    ignore: int | None = None,
-) -> list[tuple[datetime, datetime]]:
-    """Start and end of every active appointment that overlaps [start, end), oldest first."""
-    a = Appointment
-    query = (
-        select(a.start_at, a.end_at)
-        .where(a.business_id == business_id, a.status.in_(ACTIVE), a.start_at < end, a.end_at > start)
-        .order_by(a.start_at)
+def _booked(*extra: Any) -> Any:
+    """The columns of a `Booked` (and `extra`), with the keys of its service, practitioner and room."""
+    a, s, p, r = Appointment, Service, Practitioner, Room
+    return (
+        select(a.start_at, a.end_at, s.key, p.key, r.key, a.id, *extra)
+        .join(s, s.id == a.service_id)
+        .outerjoin(p, p.id == a.practitioner_id)
+        .outerjoin(r, r.id == a.room_id)
     )
-    if ignore is not None:
-        query = query.where(a.id != ignore)
-    return [(row[0], row[1]) for row in await session.execute(query)]
 
 
 async def booked_between(
@@ -113,12 +104,9 @@ async def booked_between(
     """Every active appointment that overlaps [start, end), with its service, practitioner and room keys.
     `only` (practitioner keys, room keys): just the appointments that keep one of those busy, and those
     with no practitioner (which keep everyone busy)."""
-    a, s, p, r = Appointment, Service, Practitioner, Room
+    a, p, r = Appointment, Practitioner, Room
     query = (
-        select(a.start_at, a.end_at, s.key, p.key, r.key, a.id)
-        .join(s, s.id == a.service_id)
-        .outerjoin(p, p.id == a.practitioner_id)
-        .outerjoin(r, r.id == a.room_id)
+        _booked()
         .where(a.business_id == business_id, a.status.in_(ACTIVE), a.start_at < end, a.end_at > start)
         .order_by(a.start_at)
     )
@@ -158,14 +146,8 @@ async def calendar_changed(session: AsyncSession, business_id: str) -> int:
 
 async def changed_since(session: AsyncSession, business_id: str, version: int) -> list[tuple[Booked, bool]]:
     """Every appointment changed after `version`, and whether it is active now."""
-    a, s, p, r = Appointment, Service, Practitioner, Room
-    query = (
-        select(a.start_at, a.end_at, s.key, p.key, r.key, a.id, a.status)
-        .join(s, s.id == a.service_id)
-        .outerjoin(p, p.id == a.practitioner_id)
-        .outerjoin(r, r.id == a.room_id)
-        .where(a.business_id == business_id, a.changed_in > version)
-    )
+    a = Appointment
+    query = _booked(a.status).where(a.business_id == business_id, a.changed_in > version)
     connection = await session.connection()
     return [(Booked(*row[:6]), row[6] in ACTIVE) for row in await connection.execute(query)]
 
@@ -332,18 +314,16 @@ async def insert_appointment(
     )
     session.add(appointment)
     await session.flush()
-    session.add(
-        AppointmentHistory(
-            appointment_id=appointment.id,
-            at=now,
-            actor=actor,
-            action="booked",
-            from_status=None,
-            to_status="booked",
-            details={"start": start.isoformat(), "end": end.isoformat()}
-            | ({"practitioner_id": practitioner_id} if practitioner_id is not None else {})
-            | ({"room_id": room_id} if room_id is not None else {}),
-        )
+    note_on(
+        session,
+        appointment.id,
+        actor=actor,
+        action="booked",
+        details={"start": start.isoformat(), "end": end.isoformat()}
+        | ({"practitioner_id": practitioner_id} if practitioner_id is not None else {})
+        | ({"room_id": room_id} if room_id is not None else {}),
+        now=now,
+        to_status="booked",
     )
     return appointment.id
 
@@ -378,15 +358,15 @@ async def change_status(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    session.add(
-        AppointmentHistory(
-            appointment_id=appointment_id,
-            at=now,
-            actor=actor,
-            action=action,
-            from_status=before,
-            to_status=to,
-        )
+    note_on(
+        session,
+        appointment_id,
+        actor=actor,
+        action=action,
+        details=None,
+        now=now,
+        from_status=before,
+        to_status=to,
     )
     return True
 
@@ -437,21 +417,20 @@ async def move_appointment(
     if (current[3], current[4]) != (practitioner_id, room_id):
         moved_from |= {"practitioner_id": current[3], "room_id": current[4]}
         moved_to |= {"practitioner_id": practitioner_id, "room_id": room_id}
-    session.add(
-        AppointmentHistory(
-            appointment_id=appointment_id,
-            at=now,
-            actor=actor,
-            action="rescheduled",
-            from_status=current[0],
-            to_status="booked",
-            details={"from": moved_from, "to": moved_to},
-        )
+    note_on(
+        session,
+        appointment_id,
+        actor=actor,
+        action="rescheduled",
+        details={"from": moved_from, "to": moved_to},
+        now=now,
+        from_status=current[0],
+        to_status="booked",
     )
     return True
 
 
-async def note_on(
+def note_on(
     session: AsyncSession,
     appointment_id: int,
     *,
@@ -459,16 +438,19 @@ async def note_on(
     action: str,
     details: dict[str, Any] | None,
     now: datetime,
+    from_status: str | None = None,
+    to_status: str | None = None,
 ) -> None:
-    """A line in the appointment's history that changes nothing else ("running late")."""
+    """A line in the appointment's history: a change of status or time, or a note that changes nothing
+    ("running late")."""
     session.add(
         AppointmentHistory(
             appointment_id=appointment_id,
             at=now,
             actor=actor,
             action=action,
-            from_status=None,
-            to_status=None,
+            from_status=from_status,
+            to_status=to_status,
             details=details,
         )
     )

@@ -87,30 +87,30 @@ class Service(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Practitioner(Base):
-    """Someone clients book with; synced from the business's config (their hours and services live there)."""
+class _Resource:
+    """What practitioners and rooms share: synced from the config by key; one left out stays, inactive,
+    since appointments and time off still point at it."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Practitioner(_Resource, Base):
+    """Someone clients book with (their hours and services live in the config)."""
 
     __tablename__ = "practitioners"
     __table_args__ = (UniqueConstraint("business_id", "key"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    key: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class Room(Base):
-    """A room or piece of equipment some services need; synced from the business's config."""
+class Room(_Resource, Base):
+    """A room or piece of equipment some services need."""
 
     __tablename__ = "rooms"
     __table_args__ = (UniqueConstraint("business_id", "key"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    key: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class TimeOff(Base):

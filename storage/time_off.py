@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,22 +26,22 @@ class Away:
 
 async def away_between(session: AsyncSession, business_id: str, start: datetime, end: datetime) -> list[Away]:
     """Every period of time off that overlaps [start, end), soonest first."""
-    t, p = TimeOff, Practitioner
-    rows = await session.execute(
-        select(t.id, p.key, t.start_at, t.end_at, t.note)
-        .join(p, p.id == t.practitioner_id)
-        .where(t.business_id == business_id, t.start_at < end, t.end_at > start)
-        .order_by(t.start_at, t.id)
-    )
-    return [Away(*row) for row in rows]
+    t = TimeOff
+    return await _periods(session, t.business_id == business_id, t.start_at < end, t.end_at > start)
 
 
 async def time_off_of(session: AsyncSession, business_id: str, practitioner_id: int) -> list[Away]:
+    return await _periods(
+        session, TimeOff.business_id == business_id, TimeOff.practitioner_id == practitioner_id
+    )
+
+
+async def _periods(session: AsyncSession, *where: Any) -> list[Away]:
     t, p = TimeOff, Practitioner
     rows = await session.execute(
         select(t.id, p.key, t.start_at, t.end_at, t.note)
         .join(p, p.id == t.practitioner_id)
-        .where(t.business_id == business_id, t.practitioner_id == practitioner_id)
+        .where(*where)
         .order_by(t.start_at, t.id)
     )
     return [Away(*row) for row in rows]

@@ -106,9 +106,10 @@ async def create(request: web.Request) -> web.Response:
 def _read_booking(body: dict[str, Any], tenant: Tenant) -> NewBooking:
     """Check the body field by field; each problem is a 400 naming the field."""
     key = body.get("service")
-    if not isinstance(key, str) or key not in tenant.services:
-        fail(400, f"service must be one of: {', '.join(tenant.services) or '(none configured)'}")
-    service = next(s for s in tenant.profile.services if s.key == key)
+    services = tenant.profile.services
+    service = next((s for s in services if s.key == key), None)
+    if service is None:
+        fail(400, f"service must be one of: {', '.join(s.key for s in services) or '(none configured)'}")
     raw_start = body.get("start")
     if not isinstance(raw_start, str):
         fail(400, "start must be an ISO 8601 date-time, e.g. 2026-11-26T10:00:00+01:00")

@@ -16,24 +16,15 @@ from flows.context import BusinessProfile
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceSpec:
-    """A bookable service as the config describes it (`key` is its config id)."""
-
-    key: str
-    name: str
-    duration: timedelta
-
-
-@dataclass(frozen=True, slots=True)
 class Tenant:
-    """What the API needs of one business: who it is, its zone, services, buffer and token."""
+    """What the API needs of one business: who it is, its zone, buffer and token, and its profile
+    (services, practitioners, rooms, classes and booking rules, as the bot sees them)."""
 
     id: str
     zone: ZoneInfo
-    services: dict[str, ServiceSpec]
     buffer: timedelta
     token: bytes
-    profile: BusinessProfile  # practitioners, rooms, classes and booking rules, as the bot sees them
+    profile: BusinessProfile
 
     def __repr__(self) -> str:  # never print the token
         return f"Tenant(id={self.id!r})"
@@ -51,9 +42,6 @@ def tenants_of(config: Config) -> tuple[Tenant, ...]:
         Tenant(
             id=b.id,
             zone=ZoneInfo(b.timezone),
-            services={
-                s.id: ServiceSpec(s.id, s.name, timedelta(minutes=s.duration_minutes)) for s in b.services
-            },
             buffer=profiles[b.id].rules.buffer,
             token=b.api_token.encode(),
             profile=profiles[b.id],

@@ -6,6 +6,9 @@ shows up as an unexpected pass), and benchmarks/understanding.py counts them in 
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
+
+import pytest
 
 from flows.context import BusinessProfile, PractitionerInfo, ServiceInfo, Turn
 from flows.heard import understand
@@ -35,6 +38,16 @@ def w(day: str | None = None, at: str | None = None, part: PartOfDay | None = No
         at=time.fromisoformat(at) if at else None,
         part=part,
     )
+
+
+def cases(rows: list[tuple[str, When | None]], gaps: set[str]) -> list[Any]:
+    """The rows as test cases, the gaps among them expected to fail (strictly: a fix is noticed)."""
+    return [
+        pytest.param(text, expected, marks=pytest.mark.xfail(strict=True))
+        if text in gaps
+        else (text, expected)
+        for text, expected in rows
+    ]
 
 
 def read(text: str, locale: str) -> When | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from flows.understanding.when import When
-from tests.flows.phrasings import A, E, M, read, w
+from tests.flows.phrasings import A, E, M, cases, read, w
 from tests.flows.test_when_phrasings import ENGLISH as GRAMMAR
 
 ROWS: list[tuple[str, When | None]] = [
@@ -95,16 +95,7 @@ GAPS: set[str] = set()
 TABLE = [*GRAMMAR, *ROWS]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param(text, expected, marks=pytest.mark.xfail(strict=True))
-        if text in GAPS
-        else (text, expected)
-        for text, expected in ROWS
-    ],
-    ids=[text for text, _ in ROWS],
-)
+@pytest.mark.parametrize(("text", "expected"), cases(ROWS, GAPS), ids=[text for text, _ in ROWS])
 def test_read_as_clients_write(text: str, expected: When | None) -> None:
     assert read(text, "en") == expected
 
