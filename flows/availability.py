@@ -199,6 +199,23 @@ def why_not(
     return None
 
 
+def is_open(rules: BookingRules, now: datetime, start: datetime) -> bool:
+    """Whether `start` is ahead, within the booking horizon and inside the business's opening hours: a
+    reading of the client's words that could be booked at all, free or not."""
+    now, start = _utc(now, "now"), _utc(start, "start")
+    if not now <= start <= now + rules.max_ahead:
+        return False
+    local = start.astimezone(rules.zone)
+    return any(o.open_at <= start < o.close_at for o in _openings(rules, local.date()))
+
+
+def opens_on(rules: BookingRules, now: datetime, day: date) -> bool:
+    """Whether the business is open on the local `day`, and it is today or later within the horizon."""
+    today = _utc(now, "now").astimezone(rules.zone).date()
+    last = (_utc(now, "now") + rules.max_ahead).astimezone(rules.zone).date()
+    return today <= day <= last and bool(rules.hours.get(day.weekday()))
+
+
 def clashes(busy: Iterable[Busy], start: datetime, end: datetime, buffer: timedelta) -> list[Busy]:
     """The busy intervals a new [start, end) clashes with: [start, end + buffer) overlaps
     [busy.start, busy.end + buffer). The rule for the bot's checks and for bookings made by staff."""

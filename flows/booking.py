@@ -89,6 +89,9 @@ class BookingFlow(PicksATime, Flow):
         asking = self.model.state in ("choosing_service", "choosing_time", "asking_name", "asking_phone")
         if asking and not learned and heard.says(Intent.YES, Intent.NO) and not heard.choice:
             self.t.found["unanswered"] = True
+            several = len(self.slots.get("offered") or []) > 1 or bool(self.slots.get("readings"))
+            if heard.says(Intent.YES) and self.model.state == "choosing_time" and several:
+                self.t.found["sorry"] = "pick_one"  # "yes" to several times: which one?
         self.check_practitioner()
         self.t.found["learned"] = learned
         return learned

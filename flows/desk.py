@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.availability import Unavailable
+from flows.availability import Unavailable, is_open, opens_on
 from flows.calendar_cache import CalendarCache
 from flows.calendars import Calendar, Slot
 from flows.context import BusinessProfile, ServiceInfo
@@ -73,6 +73,13 @@ class Desk:
         return next((s for s in self.business.services if s.key == key), None)
 
     # ------------------------------------------------------------------------------------- availability
+
+    def is_open(self, start: datetime) -> bool:
+        """A start that could be booked at all (ahead, within the horizon, in opening hours), free or not."""
+        return is_open(self.rules, self.now, start)
+
+    def opens_on(self, day: date) -> bool:
+        return opens_on(self.rules, self.now, day)
 
     async def calendar(
         self,

@@ -251,7 +251,7 @@ class Engine:
                 if conversation.misunderstood == OFFER_CHOICES_AFTER:
                     self._offer_menu(conversation, ctx, "lost")
                     return
-                sorry = say(conversation.locale, "not_understood")
+                sorry = say(conversation.locale, ctx.found.get("sorry") or "not_understood")
                 await _send(machine)
                 _prepend(ctx, sorry)
                 return

@@ -88,3 +88,16 @@ def slot_title(value: datetime, locale: str, today: date | None = None) -> str:
     if locale == "da":
         return f"{weekday} {value.day}. {month} {clock(value, locale)}"
     return f"{weekday} {value.day} {month} {clock(value, locale)}"
+
+
+def day_title(value: date, locale: str, today: date | None = None) -> str:
+    """A day as a list row: "Fri 14 May 2027", "fre 14. maj"; "Tomorrow" when close."""
+    locale = _locale(locale)
+    if today is not None and 0 <= (value - today).days <= 1:
+        label = RELATIVE[locale][(value - today).days]
+        return f"{label[0].upper()}{label[1:]}"
+    weekday, month = WEEKDAYS[locale][value.weekday()][:3], MONTHS[locale][value.month - 1][:3]
+    year = "" if today is None or value.year == today.year else f" {value.year}"
+    if locale == "da":
+        return f"{weekday} {value.day}. {month}{year}"
+    return f"{weekday} {value.day} {month}{year}"

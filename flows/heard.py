@@ -24,6 +24,7 @@ from flows.understanding.when import When, read_when
 # Option ids: what a tap means. Flows build options with these prefixes; `understand` reads them back.
 SERVICE = "svc:"
 SLOT = "slot:"
+DAY = "day:"  # a day to book on: "day:2027-05-14", one reading of "14.05"
 WITH = "@"  # a time offered with someone: "slot:<start>@<practitioner>"
 APPOINTMENT = "appt:"
 CHANGE = "change:"
@@ -190,6 +191,13 @@ def _tapped(choice: str, title: str) -> Heard:
         return Heard(text=title, choice=choice, intents=(TAPS[choice],))
     if choice.startswith(SLOT) and WITH in choice:
         return Heard(text=title, choice=choice, practitioner=choice.rsplit(WITH, 1)[1] or None)
+    if choice.startswith(DAY):
+        try:
+            return Heard(
+                text=title, choice=choice, when=When(day=date.fromisoformat(choice.removeprefix(DAY)))
+            )
+        except ValueError:
+            return Heard(text=title, choice=choice)
     if choice.startswith(SERVICE):
         return Heard(text=title, choice=choice, services=(choice.removeprefix(SERVICE),))
     if choice.startswith(APPOINTMENT):

@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flows import formatting
 from flows.calendars import Slot
 from flows.context import ServiceInfo
-from flows.heard import APPOINTMENT, SLOT, WITH
+from flows.heard import APPOINTMENT, DAY, SLOT, WITH
 from flows.messages import Option
 from flows.understanding.intents import Intent
 from flows.understanding.when import PartOfDay, When
@@ -20,6 +21,10 @@ WINDOWS = {
     PartOfDay.MORNING: (time(6), time(12)),
     PartOfDay.AFTERNOON: (time(12), time(17)),
     PartOfDay.EVENING: (time(17), time(22)),
+    PartOfDay.EARLY: (time(6), time(9)),
+    PartOfDay.LATE_MORNING: (time(10), time(12)),
+    PartOfDay.LUNCH: (time(11), time(14)),
+    PartOfDay.AFTER_WORK: (time(16), time(22)),
 }
 MAX_OFFERED = 8
 FEW = 4  # a spread this short gets filled up with the next free starts
@@ -37,11 +42,20 @@ TIME_SLOTS = (
     "places_left",
     "which_day",
     "latest",
+    "earliest",
+    "flip",
+    "or_day",
+    "readings",
 )
 # "As late as possible", "so sent som muligt": the day's last free starts rather than its first.
 LATEST = re.compile(
     r"\b(?:as late as (?:possible|you can)|latest|last (?:slot|time|appointment)|sent som muligt"
     r"|senest muligt|sidste tid)\b"
+)
+# "As early as you can on thursday": the day's first free starts, not a spread over the day.
+EARLIEST = re.compile(
+    r"\b(?:as early as (?:possible|you can)|earliest|så tidligt som muligt|saa tidligt som muligt"
+    r"|tidligst muligt|tidligste tid|første tid på dagen)\b"
 )
 NEXT_WEEK = re.compile(r"\bnext week\b|\bnæste uge\b|\bnaeste uge\b")
 
@@ -200,6 +214,8 @@ class PicksATime:
                 day=when.day.isoformat() if when.day else None,
                 at=when.at.isoformat(timespec="minutes") if when.at else None,
                 part=str(when.part) if when.part else None,
+                flip=when.flip or None,
+                or_day=when.or_day.isoformat() if when.or_day else None,
             )
             return True
         return await self._take(when)
@@ -211,12 +227,19 @@ class PicksATime:
         kept = When(
             day=date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None,
             at=time.fromisoformat(self.slots["at"]),
+            flip=bool(self.slots.get("flip")),
+            or_day=date.fromisoformat(self.slots["or_day"]) if self.slots.get("or_day") else None,
         )
         await self._take(kept)
         return False  # nothing new was said this turn
 
     async def _take(self, when: When) -> bool:
         known_day = date.fromisoformat(self.slots["day"]) if self.slots.get("day") else None
+        if len(readings := when.readings()) > 1:
+            settled = self._settle(readings, known_day)
+            if settled is None:
+                return True  # two open readings: asked which (ask_time)
+            when = settled
         day = when.day or known_day
         at = when.at
         if at is None and self.slots.get("which_day") and self.slots.get("at"):
@@ -240,8 +263,37 @@ class PicksATime:
             day=day.isoformat() if day else None,
             part=str(when.part) if when.part else None,
             latest=True if LATEST.search(self.heard.text.casefold()) else None,
+            earliest=True if EARLIEST.search(self.heard.text.casefold()) else None,
         )
         return True
+
+    def _settle(self, readings: tuple[When, ...], known_day: date | None) -> When | None:
+        """The one reading the business is open for ("at 7" in a salon open 07-15 is 07:00, "at 9" in one
+        open 12-22 is 21:00); the default rules' reading when it is open for neither; None when it is open
+        for both, after remembering the question to ask ("08:00 or 20:00?")."""
+        choices: list[tuple[When, str, str]] = []  # reading, option id, how it is said
+        for reading in readings:
+            if reading.at is not None and not (reading.day is None and self.heard.unread_day):
+                day = reading.day or known_day or self._next_day_with(reading.at)
+                start = When(day=day, at=reading.at).local(self.desk.rules.zone)
+                if start is not None and self.desk.is_open(start):
+                    choices.append((reading, f"{SLOT}{start.isoformat()}", self.when(start)))
+            elif reading.at is None and reading.day is not None and self.desk.opens_on(reading.day):
+                choices.append((reading, f"{DAY}{reading.day.isoformat()}", self.day_text(reading.day)))
+        if not choices:
+            return replace(readings[0], flip=False, or_day=None)
+        if len(choices) == 1:
+            return choices[0][0]
+        days = {
+            self.desk.local(datetime.fromisoformat(o.removeprefix(SLOT))).date()
+            for _, o, _ in choices
+            if o.startswith(SLOT)
+        }
+        self.forget(*TIME_SLOTS, "after")
+        self.remember(readings=[[option, said] for _, option, said in choices])
+        if len(days) == 1 and all(option.startswith(SLOT) for _, option, _ in choices):
+            self.remember(day=days.pop().isoformat())  # "08:00 or 20:00 on Friday?": Friday stays
+        return None
 
     def _next_day_with(self, at: time) -> date:
         """ "At 10" with no day: today if 10:00 is still ahead, else tomorrow."""
@@ -285,6 +337,12 @@ class PicksATime:
             "is_class": service.is_class,
             "service_name": service.name,
         }
+        if readings := self.slots.get("readings"):
+            self.reply(
+                self._which_reading(readings, day),
+                [Option(id=option, title=self._reading_title(option)) for option, _ in readings],
+            )
+            return
         if wanted is not None:
             reason = (
                 "same_time"
@@ -314,6 +372,8 @@ class PicksATime:
             if self.slots.get("latest"):  # "as late as possible on friday": the day's last hours
                 hourly = list({s.start.hour: s for s in reversed(free)}.values())  # each hour's first start
                 offered = sorted(hourly, key=lambda s: s.start)[-FEW:]
+            elif self.slots.get("earliest"):
+                offered = free[:FEW]
             else:
                 offered = _spread(free)
             part = self.slots.get("part")
@@ -323,6 +383,7 @@ class PicksATime:
             text = self.say(
                 "times_on_day",
                 day=self.day_text(day),
+                passed=day < self.today,
                 part=part,
                 found=bool(offered) and self.desk.local(offered[0].start).date() == day,
                 offered=bool(offered),
@@ -362,6 +423,23 @@ class PicksATime:
         self.forget("just_taken")
         self.remember(offered=[s.start.isoformat() for s in offered] or None)
         self.reply(text, [self.slot_option(service, s) for s in offered])
+
+    def _which_reading(self, readings: list[list[str]], day: date | None) -> str:
+        """ "Do you mean 08:00 or 20:00 on Friday 27 November?"; readings on different days in full."""
+        if day is None:
+            return self.say("which_reading", readings=[said for _, said in readings], day=None)
+        clocks = [
+            self.clock_text(
+                datetime.fromisoformat(o.removeprefix(SLOT)).astimezone(self.desk.rules.zone).time()
+            )
+            for o, _ in readings
+        ]
+        return self.say("which_reading", readings=clocks, day=self.day_text(day))
+
+    def _reading_title(self, option: str) -> str:
+        if option.startswith(DAY):
+            return formatting.day_title(date.fromisoformat(option.removeprefix(DAY)), self.locale, self.today)
+        return self.slot_title(datetime.fromisoformat(option.removeprefix(SLOT)))
 
     def slot_option(self, service: ServiceInfo, slot: Slot) -> Option:
         """A time to tap, with who it is with (when there is a choice) or the places left in a class."""

@@ -34,7 +34,7 @@ _WORD = re.compile(r"[^\W\d_]{4,}")
 _DAYISH = re.compile(
     r"\b(?:weeks?|uger?|ugers|months?|måned(?:er)?|maaned(?:er)?|fortnight|days?|dage?|dagen|weekend|"
     r"weekenden|tomorrow|morgen|overmorgen|from|fra|after|efter|next|næste|naeste|following|"
-    r"\d{1,2}(?:st|nd|rd|th)|den \d{1,2}\.?|\w+(?:day|dag|dg))\b"
+    r"\d{1,2}(?:st|nd|rd|th)|den \d{1,2}\.?|(?!mid)\w+(?:day|dag|dg))\b"
 )
 
 

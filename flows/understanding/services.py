@@ -3,7 +3,8 @@
 Every name (and alias) is compared with every run of one to four words in the message, cheapest first:
 the same letters (cost 0), the name with a Danish or English ending ("massagen", "massager", 0.25), a
 Danish compound ("rygmassage", 0.5), a misspelling (edit distance, e.g. "masage" costs 1; a sound-alike
-spelling from the other language, "akupunktur" for "Acupuncture", costs 1.5 more), an abbreviation
+spelling from a neighbour language, "akupunktur" for "Acupuncture" or "massasje" for "Massage", costs 1.5
+more, and is taken within the budget or when it sounds the same), an abbreviation
 ("physio", 2), and part of a longer name ("hot stone" for "Hot stone massage", 3 more). A misspelling is
 only accepted within a budget that grows with the name's length (none for 4 letters or fewer), and never
 for an everyday word ("message" is not "massage").
@@ -61,8 +62,8 @@ _SUFFIXES = frozenset(
 )
 _SUFFIXES |= frozenset(("t", "r", "s", "e"))
 _SOUNDS = (
-    ("ph", "f"), ("th", "t"), ("ch", "k"), ("ck", "k"), ("qu", "kv"), ("c", "k"), ("w", "v"), ("z", "s"),
-    ("y", "i"), ("x", "ks"), ("ae", "e"), ("oe", "o"), ("aa", "a"),
+    ("sje", "ge"), ("ph", "f"), ("th", "t"), ("ch", "k"), ("ck", "k"), ("qu", "kv"), ("c", "k"), ("w", "v"),
+    ("z", "s"), ("y", "i"), ("x", "ks"), ("ae", "e"), ("oe", "o"), ("aa", "a"),
 )  # fmt: skip
 _DOUBLE = re.compile(r"(.)\1+")
 _COMPOUND_MIN = 5
@@ -162,8 +163,10 @@ def _typos(window: str, form: _Form) -> float | None:
     typos = OSA.distance(window, form.joined, score_cutoff=budget)
     if typos <= budget:
         return float(typos)
-    sounds = OSA.distance(_sound(window), form.sound, score_cutoff=budget) + _OTHER_LANGUAGE
-    return sounds if sounds <= budget else None
+    sounds = OSA.distance(_sound(window), form.sound, score_cutoff=budget)
+    if sounds == 0:
+        return _OTHER_LANGUAGE  # spelt as the neighbour language says it: "massasje", "akupunktur"
+    return sounds + _OTHER_LANGUAGE if sounds + _OTHER_LANGUAGE <= budget else None
 
 
 def _matches(words: list[str], forms: tuple[_Form, ...]) -> list[_Match]:

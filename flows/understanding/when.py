@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TypeVar
@@ -14,9 +14,15 @@ _V = TypeVar("_V")
 
 
 class PartOfDay(StrEnum):
+    """A window of the day a client names instead of a time; its hours are `flows.picking.WINDOWS`."""
+
     MORNING = "morning"  # formiddag / morgen: 06:00-12:00
     AFTERNOON = "afternoon"  # eftermiddag: 12:00-17:00
     EVENING = "evening"  # aften: 17:00-22:00
+    EARLY = "early"  # "before work", "first thing", "tidligt om morgenen": 06:00-09:00
+    LATE_MORNING = "late_morning"  # "late morning", "sidst på formiddagen": 10:00-12:00
+    LUNCH = "lunch"  # "lunchtime", "frokost", "middag": 11:00-14:00
+    AFTER_WORK = "after_work"  # "after work", "efter arbejde": 16:00-22:00
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +30,21 @@ class When:
     day: date | None = None  # the local calendar day the client means
     at: time | None = None  # a clock time, if they gave one
     part: PartOfDay | None = None  # "morning", "formiddag", "in the afternoon" ...
+    # Other open readings of the same words, which the flow settles by the business's opening hours (or
+    # asks about): a bare hour may be twelve hours later or earlier ("at 8": 08:00 or 20:00), and an
+    # undecided "14.05" may be 14 May rather than 14:05. Not part of what the reading equals.
+    flip: bool = field(default=False, compare=False)
+    or_day: date | None = field(default=None, compare=False)
+
+    def readings(self) -> tuple[When, ...]:
+        """This reading first (the one the default rules chose), then the others."""
+        found = [self]
+        if self.flip and self.at is not None:
+            flipped = time((self.at.hour + 12) % 24, self.at.minute)
+            found.append(When(day=self.day, at=flipped, part=self.part))
+        if self.or_day is not None:
+            found.append(When(day=self.or_day))
+        return tuple(found)
 
     def local(self, zone: ZoneInfo) -> datetime | None:
         """Day and time as an aware datetime in zone: a wall time in a spring-forward gap moves forward by
@@ -64,7 +85,8 @@ def read_when(text: str, locale: str, now: datetime) -> When | None:
       hour named (elleve, fem).
     - "10.10" is a time or 10 October: "kl."/"at" make it a time, "den"/"d." a date; otherwise a day
       named elsewhere makes it a time (unless it is that day), a time named elsewhere a date, and with
-      neither it is dropped. Minutes that are not a multiple of 5 make it a date ("1.12" is 1 December).
+      neither it is read as a time with the date as another reading (`When.readings`). Minutes that are
+      not a multiple of 5 make it a date ("1.12" is 1 December).
     - Readings that disagree ("tomorrow or friday", "kl 10 eller kl 11") give None for that part, and so
       does a reading right after "after"/"before"/"between"/"not"/"efter"/"før"/"ikke"… ("after 2pm" is
       not a time to book).
@@ -82,6 +104,7 @@ def _resolve(found: list[Finding], today: date) -> When | None:
     days = [item for item in found if isinstance(item, Day)]
     weekdays = [item for item in found if isinstance(item, Weekday)]
     named = bool(weekdays) or any(not day.weak for day in days)
+    undecided = []
     for either in (item for item in found if isinstance(item, Either)):
         if named and _fits(either.day.value, days, weekdays):
             days.append(either.day)
@@ -89,12 +112,24 @@ def _resolve(found: list[Finding], today: date) -> When | None:
             clocks.append(either.clock)
         elif clocks and not named:
             days.append(either.day)
+        else:
+            undecided.append(either)
+    or_day = None
+    if len(undecided) == 1 and not clocks and not named and undecided[0].day.value is not None:
+        clocks.append(undecided[0].clock)  # "14.05" alone: 14:05, or 14 May (the flow settles which)
+        or_day = undecided[0].day.value
     next_week = any(isinstance(item, NextWeek) for item in found)
     day = _pick_day(days, weekdays, today, next_week=next_week)
     at = _one({_clock_time(clock, part) for clock in clocks})
     if day is None and at is None and part is None:
         return None
-    return When(day=day, at=at, part=part)
+    flip = at is not None and len(clocks) == 1 and _flips(clocks[0], part)
+    return When(day=day, at=at, part=part, flip=flip, or_day=or_day)
+
+
+def _flips(clock: Clock, part: PartOfDay | None) -> bool:
+    """A bare hour ("at 8", "halv ni") said without am/pm or a part of the day: 12 hours either way."""
+    return not clock.literal and clock.meridiem is None and part is None and 1 <= clock.hour <= 11
 
 
 def _fits(value: date | None, days: list[Day], weekdays: list[Weekday]) -> bool:
@@ -129,7 +164,8 @@ def _weekday(weekday: Weekday, today: date, next_week: bool) -> date:
     return today + timedelta(days=ahead)
 
 
-_LATE = (PartOfDay.AFTERNOON, PartOfDay.EVENING)
+_NO_SAY = (None, PartOfDay.LUNCH)  # "lunch at 1" is 13:00, as a bare "at 1" is
+_LATE = (PartOfDay.AFTERNOON, PartOfDay.EVENING, PartOfDay.AFTER_WORK)
 
 
 def _clock_time(clock: Clock, part: PartOfDay | None) -> time | None:
@@ -138,7 +174,7 @@ def _clock_time(clock: Clock, part: PartOfDay | None) -> time | None:
         if hour > 12 and clock.meridiem == "am":
             return None
         hour = hour % 12 + (12 if clock.meridiem == "pm" else 0) if hour <= 12 else hour
-    elif not clock.literal and 1 <= hour <= 11 and (part in _LATE or (part is None and hour <= 7)):
+    elif not clock.literal and 1 <= hour <= 11 and (part in _LATE or (part in _NO_SAY and hour <= 7)):
         hour += 12
     minutes = (hour * 60 + clock.offset) % (24 * 60)
     return time(minutes // 60, minutes % 60)

@@ -21,13 +21,13 @@ def _words(text: str) -> frozenset[str]:
 
 WEEKDAYS = _table(
     {
-        "monday mon mandag": 0,
-        "tuesday tue tues tirsdag": 1,
-        "wednesday wed onsdag": 2,
-        "thursday thu thur thurs torsdag": 3,
-        "friday fri fredag": 4,
-        "saturday sat lørdag lordag": 5,
-        "sunday sun søndag sondag": 6,
+        "monday mon mandag mandagen": 0,
+        "tuesday tue tues tirsdag tirsdagen": 1,
+        "wednesday wed onsdag onsdagen": 2,
+        "thursday thu thur thurs torsdag torsdagen": 3,
+        "friday fri fredag fredagen": 4,
+        "saturday sat lørdag lordag lørdagen lordagen": 5,
+        "sunday sun søndag sondag søndagen sondagen": 6,
     }
 )
 # Short forms that are also everyday words ("I sat", Danish "fri" = free, "mon" = I wonder): read as a
@@ -155,7 +155,21 @@ PHRASES = _phrases(
         ),
         "afternoon|in the afternoon|eftermiddag|eftermiddagen|om eftermiddagen": Phrase(part="afternoon"),
         "evening|in the evening|night|at night|aften|aftenen|om aftenen": Phrase(part="evening"),
-        "noon|midday|middag|middagstid": Phrase(noon=True),
+        "noon|midday": Phrase(noon=True),
+        "early morning|early in the morning|before work|before i go to work|first thing|first thing in the "
+        "morning|tidlig morgen|tidligt om morgenen|tidlig om morgenen|før arbejde|inden arbejde|før job|"
+        "inden jeg skal på arbejde|inden jeg skal pa arbejde": Phrase(part="early"),
+        "late morning|late in the morning|sen formiddag|sent på formiddagen|sidst på formiddagen|"
+        "sent pa formiddagen|sidst pa formiddagen": Phrase(part="late_morning"),
+        "lunch|lunchtime|lunch time|at lunch|at lunchtime|around lunch|around lunchtime|in my lunch break|"
+        "on my lunch break|over lunch|middag|middagstid|ved middag|ved middagstid|omkring middag|frokost|"
+        "frokosttid|i frokosten|i frokostpausen|frokostpause|ved frokosttid|omkring frokost": Phrase(
+            part="lunch"
+        ),
+        "after work|after i finish work|after my work|after school|efter arbejde|efter arbejdstid|efter job|"
+        "efter fyraften|når jeg har fri|efter skole": Phrase(part="after_work"),
+        "early afternoon|late afternoon|sidst på eftermiddagen|sidst pa eftermiddagen|sen eftermiddag|"
+        "tidlig eftermiddag": Phrase(part="afternoon"),
         "next week|i næste uge|næste uge|i naste uge|naste uge": Phrase(next_week=True),
         # Greetings and meals that contain a part-of-day word but say nothing about when.
         "good morning|good afternoon|good evening|good night|god morgen|godmorgen|god formiddag": _NOTHING,

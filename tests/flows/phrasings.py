@@ -17,6 +17,9 @@ from flows.understanding.when import PartOfDay, When
 from tests.flows.test_when_phrasings import NOW
 
 M, A, E = PartOfDay.MORNING, PartOfDay.AFTERNOON, PartOfDay.EVENING
+EARLY, LATE_M, LUNCH, AFTER_WORK = (
+    PartOfDay.EARLY, PartOfDay.LATE_MORNING, PartOfDay.LUNCH, PartOfDay.AFTER_WORK
+)  # fmt: skip
 # Days as seen from NOW, Wednesday 25 November 2026, 09:00 in Copenhagen.
 DAYS = {
     "today": "2026-11-25", "tomorrow": "2026-11-26", "fri": "2026-11-27", "sat": "2026-11-28",

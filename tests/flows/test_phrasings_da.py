@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from flows.understanding.when import When
-from tests.flows.phrasings import A, E, M, cases, read, w
+from tests.flows.phrasings import AFTER_WORK, EARLY, LATE_M, LUNCH, A, E, M, cases, read, w
 from tests.flows.test_when_phrasings import DANISH as GRAMMAR
 
 ROWS: list[tuple[str, When | None]] = [
@@ -78,6 +78,18 @@ ROWS: list[tuple[str, When | None]] = [
     ("mandag 30/11 kl 8", w("mon", "08:00")),
     ("i morgen kl. 8.15", w("tomorrow", "08:15")),
     ("kl 10 i morgen tak", w("tomorrow", "10:00")),
+    # Tidsrum man planlægger efter
+    ("fredag før arbejde", w("fri", part=EARLY)),
+    ("tidligt om morgenen på mandag", w("mon", part=EARLY)),
+    ("mandag sidst på formiddagen", w("mon", part=LATE_M)),
+    ("i morgen i frokostpausen", w("tomorrow", part=LUNCH)),
+    ("fredag ved middagstid", w("fri", part=LUNCH)),
+    ("middag på fredag", w("fri", part=LUNCH)),
+    ("torsdag efter arbejde", w("tomorrow", part=AFTER_WORK)),
+    ("efter fyraften på mandag kl 5", w("mon", "17:00", AFTER_WORK)),
+    ("fredag sidst på eftermiddagen", w("fri", part=A)),
+    ("hellere om fredagen", w("fri")),
+    ("nej, hellere om mandagen kl 9", w("mon", "09:00")),
     # Nothing to read as a day or time
     ("hurtigst muligt", None),
     ("når det passer jer", None),

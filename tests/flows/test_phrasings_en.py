@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from flows.understanding.when import When
-from tests.flows.phrasings import A, E, M, cases, read, w
+from tests.flows.phrasings import AFTER_WORK, EARLY, LATE_M, LUNCH, A, E, M, cases, read, w
 from tests.flows.test_when_phrasings import ENGLISH as GRAMMAR
 
 ROWS: list[tuple[str, When | None]] = [
@@ -84,6 +84,18 @@ ROWS: list[tuple[str, When | None]] = [
     ("tomorrow @ 10", w("tomorrow", "10:00")),
     ("10am tomorrow pls", w("tomorrow", "10:00")),
     ("2morrow at 10", w("tomorrow", "10:00")),
+    # Windows of the day people plan around
+    ("friday before work", w("fri", part=EARLY)),
+    ("first thing tomorrow", w("tomorrow", part=EARLY)),
+    ("early morning on monday", w("mon", part=EARLY)),
+    ("late morning on monday", w("mon", part=LATE_M)),
+    ("can I come in my lunch break on friday", w("fri", part=LUNCH)),
+    ("tomorrow at lunchtime", w("tomorrow", part=LUNCH)),
+    ("lunch at 1 on friday", w("fri", "13:00", LUNCH)),
+    ("after work on thursday", w("tomorrow", part=AFTER_WORK)),
+    ("monday after work at 5", w("mon", "17:00", AFTER_WORK)),
+    ("late afternoon friday", w("fri", part=A)),
+    ("noon tomorrow", w("tomorrow", "12:00")),
     # Nothing to read as a day or time
     ("asap", None),
     ("whenever suits", None),

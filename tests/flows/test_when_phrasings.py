@@ -172,7 +172,7 @@ DANISH: list[tuple[str, When | None]] = [
     ("30. februar kl 10", w(at="10:00")),
     ("fredag d. 27/11", w(FRI)),
     ("tirsdag den 1.12", w(TUE)),
-    ("10.10", None),
+    ("10.10", w(at="10:10")),  # or 10 October: both readings are kept, and the flow settles which
     ("fredag 10.10", w(FRI, "10:10")),
     ("kl 10.11", w(at="10:11")),
     ("kl 9", w(at="09:00")),
@@ -188,7 +188,7 @@ DANISH: list[tuple[str, When | None]] = [
     ("kvart over 2", w(at="14:15")),
     ("fem over halv elleve", w(at="10:35")),
     ("ti i halv tolv", w(at="11:20")),
-    ("middag", w(at="12:00")),
+    ("middag", w(part=PartOfDay.LUNCH)),
     ("torsdag kl 07.00", w(TOMORROW, "07:00")),
     ("på torsdag ved 13-tiden", w(TOMORROW, "13:00")),
     ("formiddag", w(part=M)),
@@ -333,3 +333,29 @@ _PIECES = [
 def test_never_raises(text: str, locale: str) -> None:
     result = read_when(text, locale, NOW)
     assert result is None or isinstance(result, When)
+
+
+@pytest.mark.parametrize(
+    ("text", "readings"),
+    [
+        ("at 8", [(None, "08:00"), (None, "20:00")]),
+        ("friday at 4", [(FRI, "16:00"), (FRI, "04:00")]),
+        ("halv ni", [(None, "08:30"), (None, "20:30")]),
+        ("quarter to 6", [(None, "17:45"), (None, "05:45")]),
+        ("10.10", [(None, "10:10"), (None, "22:10"), ("2027-10-10", None)]),
+        ("at 8pm", [(None, "20:00")]),
+        ("at 8 in the morning", [(None, "08:00")]),
+        ("kl 14", [(None, "14:00")]),
+        ("kl 08", [(None, "08:00")]),
+        ("at 12", [(None, "12:00")]),
+        ("after work at 6", [(None, "18:00")]),
+        ("fredag 10.10", [(FRI, "10:10"), (FRI, "22:10")]),
+    ],
+)
+def test_other_open_readings(text: str, readings: list[tuple[str | None, str | None]]) -> None:
+    """A bare hour may be twelve hours either way, "10.10" a day: the flow settles them by opening hours."""
+    found = read_when(text, "en", NOW)
+    assert found is not None
+    assert [(r.day, r.at) for r in found.readings()] == [
+        (w(day).day if day else None, w(at=at).at if at else None) for day, at in readings
+    ]

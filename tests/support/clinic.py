@@ -22,11 +22,17 @@ BUSINESS = "harbour-clinic"
 
 @contextlib.asynccontextmanager
 async def clinic(
-    database: DatabaseTarget, graph: FakeGraph, now: datetime = NOW, **business: Any
+    database: DatabaseTarget,
+    graph: FakeGraph,
+    now: datetime = NOW,
+    booking: dict[str, Any] | None = None,
+    **business: Any,
 ) -> AsyncIterator[tuple[Jola, SettableClock]]:
-    """A running Jola on a clock the test can move; `business` overrides the clinic's config."""
+    """A running Jola on a clock the test can move; `business` overrides the clinic's config, `booking`
+    the booking rules."""
     clock = SettableClock(now)
-    config = make_config(database, graph.url, business={"hours": WEEKDAYS, **business})
+    rules = {"booking": booking} if booking else {}
+    config = make_config(database, graph.url, business={"hours": WEEKDAYS, **rules, **business})
     running = await start_jola(config, graph, clock=clock)
     try:
         yield running, clock
