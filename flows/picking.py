@@ -377,13 +377,17 @@ class PicksATime:
             else:
                 offered = _spread(free)
             part = self.slots.get("part")
+            too_far = day > self.desk.local(desk.now + desk.rules.max_ahead).date()
             if not offered:
                 noon = datetime.combine(day, (window or (time(12), time(12)))[0], desk.rules.zone)
+                if too_far:  # "4. okt" said in December: the last times that can be booked
+                    noon = desk.now + desk.rules.max_ahead - timedelta(days=7)
                 offered = await desk.nearest(service, noon, 3, ignore, who=who)
             text = self.say(
                 "times_on_day",
                 day=self.day_text(day),
                 passed=day < self.today,
+                too_far=too_far,
                 part=part,
                 found=bool(offered) and self.desk.local(offered[0].start).date() == day,
                 offered=bool(offered),

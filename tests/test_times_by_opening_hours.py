@@ -173,3 +173,12 @@ async def test_hellere_om_fredagen_moves_the_booking_to_friday(harbour: Jola) ->
     assert body(summary.text).startswith(
         "Ændret til fredag den 27. november kl. 10.00. Skal jeg booke dette?"
     )
+
+
+async def test_a_day_beyond_the_horizon_offers_the_last_free_times(harbour: Jola) -> None:
+    """ "4. okt" said in November is next October: further ahead than the clinic books (60 days)."""
+    [offer] = await WhatsAppClient(harbour, name="Anna Jensen").says("massage 4. okt")
+    assert body(offer.text) == (
+        "Monday 4 October 2027 is further ahead than we book. The last free times are below."
+    )
+    assert offer.options == ["Mon 18 Jan 08:00", "Mon 18 Jan 08:15", "Mon 18 Jan 08:30"]
