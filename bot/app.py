@@ -17,6 +17,7 @@ from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.sender import GraphTransport, Transport
 from bot.tenants import business_profiles, sync_tenants
+from bot.web import setup_web
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -43,6 +44,7 @@ def create_app(config: Config, *, clock: Clock | None = None, workers: bool = Tr
     app.add_routes(webhook.routes)
     app.add_routes(health.routes)
     setup_api(app)
+    setup_web(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 
@@ -72,6 +74,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[keys.DIRECTORY] = directory
     app[keys.PIPELINE] = pipeline
     await pipeline.start(workers=app[WORKERS])
+    await pipeline.live.start(db)
     log.info(
         "event=app.started businesses=%d channels=%d database=%s",
         len(config.businesses),
@@ -81,6 +84,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await pipeline.live.stop()
         await pipeline.stop()
         await http.close()
         await db.dispose()

@@ -12,12 +12,11 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.directory import ChannelDirectory, ChannelInfo
-from bot.cli import CommandError
 from bot.clock import Clock
 from bot.config import Config
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
-from bot.serve import describe_database_error
+from bot.process import CommandError, describe_database_error
 from bot.tenants import business_profiles, local_channel, sync_tenants
 from flows.messages import ChannelKind, InboundMessage, MessageType, Option, Reply, Sender
 from storage.db import Database

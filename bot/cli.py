@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import Config, ConfigError, demo_config, find_config_path, load_config
+from bot.config import Config, ConfigError, demo_config, demo_login, find_config_path, load_config
+from bot.process import CommandError
 
 log = logging.getLogger(__name__)
-
-
-class CommandError(Exception):
-    """Something the user can fix; printed as one line, no traceback."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +35,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--business", metavar="ID", help="which business to talk to (default: the first)")
 
+    staff = commands.add_parser("staff", help="accounts for the staff web app")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="COMMAND")
+    add = staff_commands.add_parser(
+        "add", help="create an account; the password is read from stdin (or asked on a terminal)"
+    )
+    add.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    add.add_argument("--business", required=True, metavar="ID")
+    add.add_argument("--email", required=True, metavar="E")
+    add.add_argument("--role", choices=["owner", "staff"], default="staff")
+    add.add_argument("--name", help="shown to colleagues (default: the part of the email before @)")
+    add.add_argument("--language", choices=["en", "da"], default="en", help="of the web app for them")
+    passwd = staff_commands.add_parser("passwd", help="set a new password (ends the account's sessions)")
+    passwd.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    passwd.add_argument("--email", required=True, metavar="E")
+
     flows = commands.add_parser("flows", help="the conversation state machines")
     flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="COMMAND")
     diagram = flow_commands.add_parser(
@@ -55,14 +65,21 @@ def _config(path_arg: str | None, *, announce: bool) -> Config:
         return load_config(path)
     config = demo_config()
     if announce:
+        email, password = demo_login()
         print(
             "No config given (--config, $JOLA_CONFIG or ./jola.toml): running the demo business "
             f'"{config.businesses[0].name}" on SQLite in ./jola-data/.\n'
             "Talk to it as a client from another terminal with: jola chat\n"
-            "Its webhook secrets (app secret, verify token) are in ./jola-data/demo-secrets.toml.",
+            f"Staff app: log in as {email} with password {password}\n"
+            "Its secrets (webhook app secret and verify token, API token, staff password) are in "
+            "./jola-data/demo-secrets.toml.",
             flush=True,
         )
     return config
+
+
+def _is_demo(path_arg: str | None) -> bool:
+    return find_config_path(path_arg) is None
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -84,6 +101,10 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(config.server.log_level)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
+    if _is_demo(args.config):
+        from bot.accounts import ensure_demo_owner
+
+        asyncio.run(ensure_demo_owner(config, *demo_login()))
     _run(serve(config, host, port))
     return 0
 
@@ -108,6 +129,29 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff(args: argparse.Namespace) -> int:
+    from bot.accounts import add_account, change_password, read_password
+
+    config = _config(args.config, announce=False)
+    password = read_password()
+    if args.staff_command == "add":
+        said = asyncio.run(
+            add_account(
+                config,
+                business=args.business,
+                email=args.email,
+                role=args.role,
+                name=args.name,
+                locale=args.language,
+                password=password,
+            )
+        )
+    else:
+        said = asyncio.run(change_password(config, email=args.email, password=password))
+    print(said)
+    return 0
+
+
 def _flows(args: argparse.Namespace) -> int:
     from flows.diagrams import diagram, document
     from flows.engine import FLOWS
@@ -122,7 +166,13 @@ def _flows(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": _serve, "check-config": _check_config, "chat": _chat, "flows": _flows}
+COMMANDS = {
+    "serve": _serve,
+    "check-config": _check_config,
+    "chat": _chat,
+    "staff": _staff,
+    "flows": _flows,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,10 +196,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def install_stop_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)

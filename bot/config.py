@@ -83,6 +83,8 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     secret_key: str = ""
+    # Where people and Meta reach this server (behind a reverse proxy): https:// makes cookies Secure.
+    public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
@@ -503,6 +505,16 @@ def find_config_path(explicit: str | None, environ: dict[str, str] | None = None
 DEMO_DIR = Path("jola-data")
 
 
+_DEMO_SECRETS = ("secret_key", "app_secret", "verify_token", "api_token")
+DEMO_OWNER = "owner@harbour-clinic.example"
+
+
+def demo_login(data_dir: Path = DEMO_DIR) -> tuple[str, str]:
+    """The demo's staff login (email, password), made with its other secrets."""
+    kept = tomllib.loads((data_dir / "demo-secrets.toml").read_text())
+    return DEMO_OWNER, str(kept["staff_password"])
+
+
 def demo_config(data_dir: Path = DEMO_DIR) -> Config:
     """A clinic to talk to in the first minute: SQLite under ./jola-data, secrets made once and kept there."""
     secrets_file = data_dir / "demo-secrets.toml"
@@ -516,10 +528,14 @@ def demo_config(data_dir: Path = DEMO_DIR) -> Config:
                 "app_secret": secrets.token_hex(16),
                 "verify_token": secrets.token_urlsafe(16),
                 "api_token": secrets.token_urlsafe(24),
+                "staff_password": secrets.token_urlsafe(12),
             }
             secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
             secrets_file.chmod(0o600)
-        kept = {k: str(kept[k]) for k in ("secret_key", "app_secret", "verify_token", "api_token")}
+        if "staff_password" not in kept:  # demo folders made before the staff app have none yet
+            kept["staff_password"] = secrets.token_urlsafe(12)
+            secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
+        kept = {k: str(kept[k]) for k in (*_DEMO_SECRETS, "staff_password")}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError) as err:
         reason = f"no {err.args[0]}" if isinstance(err, KeyError) else getattr(err, "strerror", None) or err
         raise ConfigError([f"{secrets_file}: the demo secrets cannot be read or kept ({reason})"]) from None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.ack_pressure import AckPressure
 from bot.clock import Clock
 from bot.handling import Handler
+from bot.live import Change
 from bot.metrics import Metrics
 from bot.receipts import Deferred, Event
 from bot.tasks import stop_tasks
@@ -54,6 +55,7 @@ class Dispatcher:
         max_attempts: int,
         workers: int,
         on_handled: Callable[[], None],
+        on_changed: Callable[[list[Change]], None] | None = None,
         pressure: AckPressure | None = None,
     ) -> None:
         self._db = db
@@ -65,6 +67,7 @@ class Dispatcher:
         self._max_attempts = max_attempts
         self._workers = workers
         self._on_handled = on_handled
+        self._on_changed = on_changed
         self._pressure = pressure or AckPressure()
         self._busy = 0.0  # seconds the last pass held the event loop (see _pass)
         self._wake = asyncio.Event()
@@ -188,6 +191,8 @@ class Dispatcher:
                 await mark_handled(session, [e.provider_key for e in done], now)
             else:
                 await marks.apply(session, self._clock.now())
+        if self._on_changed is not None:
+            self._on_changed(self._handler.take_changes())  # committed: the staff app's pages may look
         if split:
             await self._mark_inbox(marks)
         for event in done:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
+from bot.live import Change
 from bot.receipts import Deferred, Event, apply_statuses, sort_echoes
 from flows.calendar_cache import CalendarCache
 from flows.context import BusinessProfile, Turn
@@ -71,6 +72,13 @@ class Handler:
     app_id: str | None = None  # our Meta app: its echoes are our own sends, anyone else's are a person's
     engine: Engine = field(default_factory=Engine)
     calendars: CalendarCache = field(default_factory=CalendarCache)
+    # What the handled events changed, for the staff app's live pages; taken by the dispatcher once the
+    # transaction has committed (bot/live.py).
+    changes: list[Change] = field(default_factory=list)
+
+    def take_changes(self) -> list[Change]:
+        taken, self.changes = self.changes, []
+        return taken
 
     async def handle(
         self, session: AsyncSession, events: list[Event], *, yield_between: bool = True
@@ -94,6 +102,7 @@ class Handler:
         ]
         if statuses:
             deferred.update(await apply_statuses(session, statuses))
+            self.changes.extend(Change(status.business_id, None, "status") for _, status in statuses)
         if conversational:
             await self._messages(session, conversational, yield_between)
         return deferred
@@ -134,6 +143,11 @@ class Handler:
             row["message_id"] = message_id
         await enqueue_many(session, out.outbox)
         await save_conversations(session, list(out.touched.values()), now)
+        self.changes.extend(
+            Change(record.business_id, record.id, "message")
+            for record in (records.get(_key(m)) for m in messages)
+            if record is not None
+        )
 
     def _person_answered(
         self, echo: EchoMessage, record: ConversationRecord, out: _Outgoing, now: datetime

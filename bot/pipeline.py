@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.dispatch import Dispatcher
 from bot.handling import Handler
 from bot.inbox import InboxWriter
+from bot.live import LiveHub
 from bot.metrics import Metrics
 from bot.sender import Sender, Transport
 from flows.context import BusinessProfile
@@ -45,6 +46,7 @@ class Pipeline:
         self.clock = clock
         self.handler = Handler(directory, profiles, clock, app_id=config.meta.app_id or None)
         self.pressure = AckPressure()
+        self.live = LiveHub()  # changes for the staff app's open pages (bot/live.py)
         workers = config.dispatch.workers or (1 if db.is_sqlite else 4)
         self.sender = Sender(
             db,
@@ -59,6 +61,7 @@ class Pipeline:
             retry_base=config.sender.retry_base_seconds,
             retry_max=config.sender.retry_max_seconds,
             timeout=config.sender.timeout_seconds,
+            on_changed=self.live.publish,
         )
         self.dispatcher = Dispatcher(
             db,
@@ -70,6 +73,7 @@ class Pipeline:
             max_attempts=config.dispatch.max_attempts,
             workers=workers,
             on_handled=self.sender.wake,
+            on_changed=self.live.publish,
             pressure=self.pressure,
         )
         self.inbox = InboxWriter(db, clock, on_stored=self.dispatcher.wake, metrics=metrics)

@@ -15,6 +15,7 @@ from bot.channels import adapter_for
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
 from bot.graph import GraphClient, OutsideWindow, PermanentSendError, SendError
+from bot.live import Change
 from bot.metrics import Metrics
 from bot.tasks import stop_tasks
 from flows.messages import Reply
@@ -77,6 +78,7 @@ class Sender:
         retry_max: float,
         timeout: float,
         on_sent: Callable[[], None] | None = None,
+        on_changed: Callable[[list[Change]], None] | None = None,
     ) -> None:
         self._db = db
         self._directory = directory
@@ -91,6 +93,7 @@ class Sender:
         self._retry_max = retry_max
         self._lease = timedelta(seconds=timeout * 3 + 30)
         self._on_sent = on_sent
+        self._on_changed = on_changed
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -216,6 +219,9 @@ class Sender:
         recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._outcomes.put_nowait((outcomes, recorded))
         await recorded
+        channel = self._directory.get(rows[0].channel_id) if rows else None
+        if self._on_changed is not None and channel is not None:
+            self._on_changed([Change(channel.business_id, rows[0].conversation_id, "status")])
 
     def _finished(self, conversation_id: int, task: asyncio.Task[None]) -> None:
         full = len(self._sending) >= self._concurrency

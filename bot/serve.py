@@ -8,22 +8,15 @@ import logging
 import socket
 
 from aiohttp import web
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import create_app
-from bot.cli import CommandError, install_stop_signals
 from bot.config import Config
+from bot.process import CommandError, describe_database_error, install_stop_signals
 
 log = logging.getLogger(__name__)
 
 YOUNG_COLLECTION_EVERY = 10_000  # net allocations of container objects between young collections
-
-
-def describe_database_error(config: Config, err: BaseException) -> str:
-    url = make_url(config.database.url).render_as_string(hide_password=True)
-    reason = str(getattr(err, "orig", None) or err).splitlines()[0][:200]
-    return f"cannot open the database {url}: {reason}"
 
 
 def settle_memory() -> None:
@@ -57,7 +50,9 @@ async def serve(config: Config, host: str, port: int) -> None:
     await web.SockSite(runner, sock).start()
     bound = sock.getsockname()[1]
     print(
-        f"Jola is listening on http://{host}:{bound} (webhook: POST /webhook). Ctrl-C stops it.", flush=True
+        f"Jola is listening on http://{host}:{bound} (staff app: http://{host}:{bound}/login, "
+        "webhook: POST /webhook). Ctrl-C stops it.",
+        flush=True,
     )
     stop = asyncio.Event()
     install_stop_signals(stop)

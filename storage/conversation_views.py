@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Channel, Client, Conversation, Message
+from storage.models import Channel, Client, Conversation, ConversationRead, Message
 
 # Which conversations each status filter keeps; None lists them all.
 STATUS_FILTERS = ("needs_staff", "staff", "bot")
@@ -42,6 +43,8 @@ class MessageView:
     status: str
     created_at: datetime
     error: str | None = None  # why a send failed or was refused, for staff to see
+    kind: str = "text"  # text, options, image, audio, location, ... (the message's type)
+    options: tuple[str, ...] = ()  # the buttons or list rows a bot message offered
 
 
 async def list_conversations(
@@ -99,10 +102,259 @@ async def messages_of(
     """The latest `limit` messages of the conversation (older than message id `before` when given),
     returned oldest first; page back by passing the first id as the next `before`."""
     m = Message
-    query = select(m.id, m.direction, m.author, m.text, m.status, m.created_at, m.error_title).where(
-        m.business_id == business_id, m.conversation_id == conversation_id
-    )
+    query = select(
+        m.id, m.direction, m.author, m.text, m.status, m.created_at, m.error_title, m.type, m.payload
+    ).where(m.business_id == business_id, m.conversation_id == conversation_id)
     if before is not None:
         query = query.where(m.id < before)
     result = await session.execute(query.order_by(m.id.desc()).limit(limit))
-    return [MessageView(*row) for row in reversed(result.all())]
+    return [MessageView(*row[:8], options=_offered(row[8])) for row in reversed(result.all())]
+
+
+def _offered(payload: Any) -> tuple[str, ...]:
+    options = payload.get("options") if isinstance(payload, dict) else None
+    if not isinstance(options, list):
+        return ()
+    return tuple(str(o.get("title", ""))[:40] for o in options[:10] if isinstance(o, dict))
+
+
+# --- the staff inbox ------------------------------------------------------------------------------------
+
+INBOX_FILTERS = ("needs_staff", "mine", "bot", "all")
+INBOX_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """A conversation as the staff inbox lists it: who, where, who has it, and the last word."""
+
+    id: int
+    channel: str
+    client_id: int
+    client_name: str | None
+    client_phone: str | None
+    handled_by: str
+    needs_staff: bool
+    assigned_to: int | None
+    last_message_at: datetime | None
+    unread: int = 0
+    last_text: str | None = None
+    last_author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    rows: list[InboxRow]
+    next_cursor: str | None  # for ?after=: the page after this one, or None at the end
+    counts: dict[str, int]  # conversations per filter, for the tabs
+
+
+def _cursor(row: InboxRow) -> str:
+    moment = row.last_message_at.isoformat() if row.last_message_at else ""
+    return f"{moment}~{row.id}"
+
+
+def _read_cursor(cursor: str | None) -> tuple[datetime | None, int] | None:
+    if not cursor or "~" not in cursor or len(cursor) > 80:
+        return None
+    moment, _, ident = cursor.rpartition("~")
+    try:
+        return (datetime.fromisoformat(moment) if moment else None), int(ident)
+    except ValueError:
+        return None
+
+
+async def inbox_page(
+    session: AsyncSession,
+    business_id: str,
+    reader: int,
+    *,
+    show: str = "all",
+    search: str | None = None,
+    after: str | None = None,
+    limit: int = INBOX_PAGE,
+) -> InboxPage:
+    """One page of the business's conversations, newest activity first (conversations without any come
+    last), with `reader`'s unread counts; `after` is the previous page's `next_cursor`."""
+    if show not in INBOX_FILTERS:
+        raise ValueError(f"unknown inbox filter {show!r}")
+    c = Conversation
+    query = (
+        select(
+            c.id,
+            Channel.kind,
+            c.client_id,
+            Client.name,
+            Client.phone,
+            c.handled_by,
+            c.needs_staff,
+            c.assigned_to,
+            c.last_message_at,
+        )
+        .join(Channel, Channel.id == c.channel_id)
+        .join(Client, Client.id == c.client_id)
+        .where(c.business_id == business_id)
+    )
+    query = _filtered(query, show, reader)
+    if search:
+        query = query.where(_matching(search))
+    position = _read_cursor(after)
+    if position is not None:
+        moment, ident = position
+        if moment is None:
+            query = query.where(c.last_message_at.is_(None), c.id < ident)
+        else:
+            query = query.where(
+                or_(
+                    c.last_message_at < moment,
+                    and_(c.last_message_at == moment, c.id < ident),
+                    c.last_message_at.is_(None),
+                )
+            )
+    ordered = query.order_by(c.last_message_at.desc().nulls_last(), c.id.desc()).limit(limit + 1)
+    found = [
+        InboxRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8])
+        for r in await session.execute(ordered)
+    ]
+    more = len(found) > limit
+    rows = await _with_last_words(session, reader, found[:limit])
+    return InboxPage(
+        rows=rows,
+        next_cursor=_cursor(rows[-1]) if more and rows else None,
+        counts=await inbox_counts(session, business_id, reader),
+    )
+
+
+def _filtered(query: Any, show: str, reader: int) -> Any:
+    c = Conversation
+    if show == "needs_staff":
+        return query.where(c.needs_staff.is_(True))
+    if show == "mine":
+        return query.where(c.assigned_to == reader)
+    if show == "bot":
+        return query.where(c.handled_by == "bot", c.needs_staff.is_(False))
+    return query
+
+
+def _matching(search: str) -> Any:
+    """A name containing the words, or a phone containing the digits."""
+    text = search.strip().lower()[:100]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    by_name = func.lower(Client.name).contains(text, autoescape=True)
+    if len(digits) >= 3 and len(digits) >= len(text.replace(" ", "").replace("+", "")) - 1:
+        return or_(by_name, Client.phone.contains(digits, autoescape=True))
+    return by_name
+
+
+async def inbox_counts(session: AsyncSession, business_id: str, reader: int) -> dict[str, int]:
+    """How many conversations need staff and are the reader's (the tabs' badges)."""
+    c = Conversation
+    needs, mine = (
+        await session.execute(
+            select(
+                func.count().filter(c.needs_staff.is_(True)),
+                func.count().filter(c.assigned_to == reader),
+            ).where(c.business_id == business_id)
+        )
+    ).one()
+    return {"needs_staff": int(needs or 0), "mine": int(mine or 0)}
+
+
+async def _with_last_words(session: AsyncSession, reader: int, rows: list[InboxRow]) -> list[InboxRow]:
+    if not rows:
+        return rows
+    ids = [row.id for row in rows]
+    m, r = Message, ConversationRead
+    unread = dict(
+        (
+            await session.execute(
+                select(m.conversation_id, func.count())
+                .select_from(m)
+                .outerjoin(r, and_(r.conversation_id == m.conversation_id, r.staff_id == reader))
+                .where(
+                    m.conversation_id.in_(ids),
+                    m.direction == "in",
+                    m.id > func.coalesce(r.last_read_id, 0),
+                )
+                .group_by(m.conversation_id)
+            )
+        ).all()
+    )
+    latest = select(func.max(m.id)).where(m.conversation_id.in_(ids)).group_by(m.conversation_id)
+    last = {
+        row[0]: (row[1], row[2])
+        for row in await session.execute(select(m.conversation_id, m.text, m.author).where(m.id.in_(latest)))
+    }
+    return [
+        replace(
+            row,
+            unread=int(unread.get(row.id, 0)),
+            last_text=last.get(row.id, (None, None))[0],
+            last_author=last.get(row.id, (None, None))[1],
+        )
+        for row in rows
+    ]
+
+
+async def mark_read(session: AsyncSession, staff_id: int, conversation_id: int) -> None:
+    """Everything in the conversation so far counts as read by this staff member."""
+    newest = (
+        await session.execute(select(func.max(Message.id)).where(Message.conversation_id == conversation_id))
+    ).scalar()
+    if newest is None:
+        return
+    r = ConversationRead
+    updated = await session.execute(
+        update(r)
+        .where(r.staff_id == staff_id, r.conversation_id == conversation_id)
+        .values(last_read_id=newest)
+        .execution_options(synchronize_session=False)
+    )
+    if not updated.rowcount:
+        await session.execute(
+            insert(r).values(staff_id=staff_id, conversation_id=conversation_id, last_read_id=newest)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationHead:
+    """One conversation's header on its page: the client, the channel, who has it, the reply window."""
+
+    id: int
+    channel: str
+    client_id: int
+    client_name: str | None
+    client_phone: str | None
+    handled_by: str
+    needs_staff: bool
+    assigned_to: int | None
+    flow: str
+    state: str
+    last_client_message_at: datetime | None
+
+
+async def conversation_head(
+    session: AsyncSession, business_id: str, conversation_id: int
+) -> ConversationHead | None:
+    c = Conversation
+    row = (
+        await session.execute(
+            select(
+                c.id,
+                Channel.kind,
+                c.client_id,
+                Client.name,
+                Client.phone,
+                c.handled_by,
+                c.needs_staff,
+                c.assigned_to,
+                c.flow,
+                c.state,
+                c.last_client_message_at,
+            )
+            .join(Channel, Channel.id == c.channel_id)
+            .join(Client, Client.id == c.client_id)
+            .where(c.business_id == business_id, c.id == conversation_id)
+        )
+    ).first()
+    return ConversationHead(*row[:6], bool(row[6]), *row[7:]) if row else None

@@ -175,10 +175,41 @@ class ClientIdentity(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Staff(Base):
+    """A person who works in the staff web app: one business, role `owner` or `staff`."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # case-folded: one account per address
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(8))  # owner | staff
+    locale: Mapped[str] = mapped_column(String(8))  # the language of the app for this person
+    # Part of every session cookie: a new password ends every session signed before it.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginFailure(Base):
+    """A failed login, counted per account and per address (keys are keyed hashes, never the address
+    itself) so throttling holds across processes."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "key", "failed_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Conversation(Base):
     """One client on one channel of one business; the model the flow state machines run on."""
 
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_activity", "business_id", "last_message_at", "id"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(240), unique=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
@@ -194,6 +225,32 @@ class Conversation(Base):
     misunderstood: Mapped[int] = mapped_column(Integer, default=0)
     last_client_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The colleague the conversation is given to ("mine" in the inbox); None: anyone's.
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+
+
+class ConversationRead(Base):
+    """How far one staff member has read one conversation: what is newer counts as unread for them."""
+
+    __tablename__ = "conversation_reads"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_id: Mapped[int] = mapped_column(BigId)
+
+
+class SavedReply(Base):
+    """A short answer the business keeps; typing "/" and its shortcut in the reply box offers it."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (UniqueConstraint("business_id", "shortcut"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    shortcut: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -243,6 +244,10 @@ def test_serve_demo_answers_healthz_and_stops_on_sigint(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
             assert response.status == 200
             assert json.loads(response.read()) == {"status": "ok"}
+        login = next(line for line in seen if line.startswith("Staff app: log in as "))
+        email, password = re.fullmatch(r"Staff app: log in as (\S+) with password (\S+)", login).groups()
+        assert f'staff_password = "{password}"' in (tmp_path / "jola-data" / "demo-secrets.toml").read_text()
+        assert "Harbour Clinic" in _log_in(port, email, password)  # the demo owner's inbox
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
     finally:
@@ -253,6 +258,74 @@ def test_serve_demo_answers_healthz_and_stops_on_sigint(tmp_path: Path) -> None:
             process.stdout.close()
     assert (tmp_path / "jola-data" / "jola.db").exists()
     assert "Traceback" not in stderr_path.read_text()
+
+
+def _log_in(port: int, email: str, password: str) -> str:
+    """The staff app's login form as a browser fills it; the page it lands on."""
+    cookies = urllib.request.HTTPCookieProcessor()
+    opener = urllib.request.build_opener(cookies)
+    with opener.open(f"http://127.0.0.1:{port}/login", timeout=10) as response:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode()).group(1)
+    form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
+    with opener.open(f"http://127.0.0.1:{port}/login", data=form, timeout=10) as response:
+        assert response.url.endswith("/inbox")
+        return response.read().decode()
+
+
+# ------------------------------------------------------------------------------------------------ staff
+
+
+def test_staff_accounts_from_the_terminal(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "jola.toml", f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}")
+    add = (
+        "staff",
+        "add",
+        "--config",
+        str(config),
+        "--business",
+        "harbour-clinic",
+        "--email",
+        "Mia@Harbour.example",
+    )
+    made = jola(*add, "--role", "owner", "--name", "Mia Holm", cwd=tmp_path, stdin="a long enough secret\n")
+    assert (made.returncode, made.stdout) == (
+        0,
+        "mia@harbour.example can now log in to harbour-clinic as owner\n",
+    )
+    again = jola(*add, cwd=tmp_path, stdin="a long enough secret\n")
+    assert (again.returncode, again.stderr) == (
+        1,
+        "jola: an account for mia@harbour.example exists already\n",
+    )
+    weak = jola(*add[:-1], "bo@harbour.example", cwd=tmp_path, stdin="short\n")
+    assert (weak.returncode, weak.stderr) == (1, "jola: the password must be at least 10 characters\n")
+    nowhere = jola(
+        *add[:5], "nowhere", "--email", "bo@harbour.example", cwd=tmp_path, stdin="a long enough secret\n"
+    )
+    assert nowhere.returncode == 1 and nowhere.stderr.startswith('jola: no business "nowhere" in the config')
+    changed = jola(
+        "staff",
+        "passwd",
+        "--config",
+        str(config),
+        "--email",
+        "mia@harbour.example",
+        cwd=tmp_path,
+        stdin="another long secret\n",
+    )
+    assert changed.returncode == 0 and changed.stdout.startswith("password changed for mia@harbour.example")
+    unknown = jola(
+        "staff",
+        "passwd",
+        "--config",
+        str(config),
+        "--email",
+        "x@y.z",
+        cwd=tmp_path,
+        stdin="another long secret\n",
+    )
+    assert (unknown.returncode, unknown.stderr) == (1, "jola: no account for x@y.z\n")
+    assert "a long enough secret" not in made.stdout + made.stderr
 
 
 # ------------------------------------------------------------------------------------------------- chat

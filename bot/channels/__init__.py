@@ -29,9 +29,23 @@ def adapter_for(kind: ChannelKind | str) -> ModuleType:
         raise LookupError(f"no adapter for channel kind {kind!r}") from None
 
 
+def text_limit_for(kind: ChannelKind | str) -> int:
+    """The longest text one message may carry on the channel: a staff reply longer than this is refused
+    before sending, not split."""
+    return int(adapter_for(kind).TEXT_LIMIT)
+
+
 def recipient_for(kind: ChannelKind | str, sender: Sender) -> str:
     adapter = BY_KIND.get(kind)
     return adapter.recipient(sender) if adapter else sender.key
 
 
-__all__ = ["BY_OBJECT", "ChannelDirectory", "ChannelInfo", "Parsed", "adapter_for", "recipient_for"]
+__all__ = [
+    "BY_OBJECT",
+    "ChannelDirectory",
+    "ChannelInfo",
+    "Parsed",
+    "adapter_for",
+    "recipient_for",
+    "text_limit_for",
+]

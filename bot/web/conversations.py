@@ -1,0 +1,157 @@
+"""One conversation: its timeline, the client beside it, and what staff do (take over, hand back, give to
+a colleague, reply). The actions are `bot/staff_actions.py`'s, the same the REST API uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot import keys
+from bot.channels import text_limit_for
+from bot.staff_actions import Refused, assign, hand, reply_window, send_reply
+from bot.web.door import STAFF
+from bot.web.pages import render, tenant_of
+from storage.appointments import list_appointments
+from storage.clients import client_record
+from storage.conversation_views import conversation_head, mark_read, messages_of
+from storage.staff_accounts import colleagues
+
+routes = web.RouteTableDef()
+TIMELINE = 100
+MAX_ID = 2**62
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise web.HTTPNotFound(text="no such conversation")
+    return int(raw)
+
+
+@routes.get("/conversations/{id}")
+async def conversation(request: web.Request) -> web.StreamResponse:
+    return await _page(request, _id(request))
+
+
+async def _page(
+    request: web.Request,
+    conversation_id: int,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    draft: str = "",
+) -> web.Response:
+    staff, app = request[STAFF], request.app
+    before_raw = request.query.get("before", "")
+    before = int(before_raw) if before_raw.isdigit() and len(before_raw) <= 18 else None
+    now = app[keys.CLOCK].now()
+    async with app[keys.DATABASE].read() as session:
+        head = await conversation_head(session, staff.business_id, conversation_id)
+        if head is None:
+            raise web.HTTPNotFound(text="no such conversation")
+        messages = await messages_of(
+            session, staff.business_id, conversation_id, before=before, limit=TIMELINE
+        )
+        record = await client_record(session, staff.business_id, head.client_id)
+        appointments = await list_appointments(
+            session, staff.business_id, client_id=head.client_id, limit=200
+        )
+        team = await colleagues(session, staff.business_id)
+    if before is None:
+        async with app[keys.DATABASE].write() as session:
+            await mark_read(session, staff.id, conversation_id)
+    window = reply_window(head.channel, head.last_client_message_at, now)
+    return render(
+        request,
+        "conversation.html",
+        status=status,
+        head=head,
+        messages=messages,
+        earlier=messages[0].id if len(messages) == TIMELINE else None,
+        record=record,
+        upcoming=[a for a in appointments if a.start >= now and a.status in ("booked", "confirmed")],
+        past=[a for a in reversed(appointments) if a.start < now or a.status not in ("booked", "confirmed")][
+            :20
+        ],
+        team=team,
+        names={s.id: s.name for s in team},
+        window=window,
+        minutes_left=_minutes_left(window.ends_at, now),
+        limit=text_limit_for(head.channel),
+        error=error,
+        draft=draft,
+        zone=tenant_of(request).zone,
+    )
+
+
+def _minutes_left(ends_at: datetime | None, now: datetime) -> int | None:
+    return max(0, int((ends_at - now).total_seconds() // 60)) if ends_at else None
+
+
+def _back(conversation_id: int) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"/conversations/{conversation_id}")
+
+
+@routes.post("/conversations/{id}/takeover")
+async def takeover(request: web.Request) -> web.StreamResponse:
+    return await _hand(request, "staff")
+
+
+@routes.post("/conversations/{id}/release")
+async def release(request: web.Request) -> web.StreamResponse:
+    return await _hand(request, "bot")
+
+
+async def _hand(request: web.Request, to: str) -> web.StreamResponse:
+    conversation_id, staff = _id(request), request[STAFF]
+    try:
+        await hand(request.app, staff.business_id, conversation_id, to, by=staff.id)
+    except Refused as refused:
+        raise web.HTTPNotFound(text=refused.message) from None
+    raise _back(conversation_id)
+
+
+@routes.post("/conversations/{id}/assign")
+async def give(request: web.Request) -> web.StreamResponse:
+    conversation_id, staff = _id(request), request[STAFF]
+    form = await request.post()
+    raw = form.get("staff_id", "")
+    if not isinstance(raw, str) or not (raw == "" or (raw.isdigit() and len(raw) <= 18)):
+        return await _page(request, conversation_id, status=400, error="Choose a colleague from the list.")
+    try:
+        await assign(request.app, staff.business_id, conversation_id, int(raw) if raw else None)
+    except Refused as refused:
+        if refused.status == 404:
+            raise web.HTTPNotFound(text=refused.message) from None
+        return await _page(request, conversation_id, status=400, error="Choose a colleague from the list.")
+    raise _back(conversation_id)
+
+
+@routes.post("/conversations/{id}/reply")
+async def reply(request: web.Request) -> web.StreamResponse:
+    conversation_id, staff = _id(request), request[STAFF]
+    form = await request.post()
+    text: Any = form.get("text")
+    try:
+        await send_reply(request.app, staff.business_id, conversation_id, text, by=staff.id)
+    except Refused as refused:
+        if refused.status == 404:
+            raise web.HTTPNotFound(text=refused.message) from None
+        return await _page(
+            request,
+            conversation_id,
+            status=refused.status,
+            error=_plain(refused),
+            draft=text if isinstance(text, str) else "",
+        )
+    raise _back(conversation_id)
+
+
+def _plain(refused: Refused) -> str:
+    if refused.message.startswith("text must be at most"):
+        return "too_long"
+    if refused.message.startswith("text must be"):
+        return "empty"
+    return "window"

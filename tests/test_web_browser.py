@@ -1,0 +1,137 @@
+"""The staff app in a real browser (headless Chromium driven by Playwright): log in, a client who asks for
+a person appears flagged in two open tabs without reloading, take the conversation over, reply, hand it
+back; and the pages at a phone's 375 px (issue 15).
+
+Runs when Debian's chromium is installed; CI installs it and sets JOLA_BROWSER_TESTS=required, so there a
+missing browser fails instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
+from tests.support.clinic import clinic
+from tests.support.fake_graph import FakeGraph
+from tests.support.staff import PASSWORD, add_account
+
+CHROMIUM = "/usr/bin/chromium"
+REQUIRED = os.environ.get("JOLA_BROWSER_TESTS") == "required"
+
+if not shutil.which(CHROMIUM) and not REQUIRED:
+    pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+
+from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+            ],
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def jola(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator[Jola]:
+    async with clinic(database, fake_graph) as (running, _):
+        await add_account(running)
+        yield running
+
+
+def url(jola: Jola, path: str) -> str:
+    return str(jola.client.make_url(path))
+
+
+async def log_in(page: Page, jola: Jola) -> None:
+    await page.goto(url(jola, "/inbox"))
+    await expect(page).to_have_url(url(jola, "/login?next=/inbox"))
+    await page.get_by_label("Email").fill("reception@harbour.example")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+
+
+async def live(page: Page) -> None:
+    """The page's event stream is open (it sets this when the server said hello)."""
+    await page.wait_for_selector("body[data-live-connected]", state="attached")
+
+
+async def test_a_receptionists_day(jola: Jola, browser: Browser) -> None:
+    context = await browser.new_context()
+    first, second = await context.new_page(), await context.new_page()
+    await log_in(first, jola)
+    await second.goto(url(jola, "/inbox"))
+    await live(first)
+    await live(second)
+
+    client = WhatsAppClient(jola, wa_id="4511111111", name="Anna Jensen", user_id=None)
+    [handed] = await client.says("I want to talk to a person")
+    assert handed.text.endswith("I'll ask a member of our team to help you. They will answer you here.")
+    for tab in (first, second):  # no reload: the event stream brought it
+        row = tab.locator("li.conversation.needs-staff", has_text="Anna Jensen")
+        await expect(row).to_be_visible()
+        await expect(tab.locator("[data-count=needs_staff]")).to_have_text("1")
+
+    await first.locator("li.conversation", has_text="Anna Jensen").click()
+    await expect(
+        first.get_by_text("The bot is answering").or_(first.get_by_text("Needs staff").first)
+    ).to_be_visible()
+    await first.get_by_role("button", name="Take over").click()
+    await expect(first.get_by_text("You have it")).to_be_visible()
+    await live(first)
+
+    assert await client.says("Do you have parking?") == []  # the bot stays silent while staff has it
+    await expect(first.locator(".timeline")).to_contain_text("Do you have parking?")  # live
+
+    box = first.get_by_label("Reply")
+    await box.fill("Yes, right behind the clinic.")
+    await box.press("Enter")
+    await expect(first.locator(".msg-staff").last).to_contain_text("Yes, right behind the clinic.")
+    await jola.settle()
+    assert jola.graph.sent_to("4511111111")[-1].text == "Yes, right behind the clinic."
+    client.seen = len(jola.graph.sent_to("4511111111"))
+
+    await first.get_by_role("button", name="Hand back to the bot").click()
+    await expect(first.get_by_text("The bot is answering")).to_be_visible()
+    [offer] = await client.says("massage friday")
+    assert offer.text.startswith("Free times Friday 27 November.")
+    await context.close()
+
+
+async def test_the_pages_fit_a_phone(jola: Jola, browser: Browser) -> None:
+    context = await browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    page = await context.new_page()
+    await log_in(page, jola)
+    client = WhatsAppClient(
+        jola, wa_id="4511111111", name="Anna Margrethe Kristensen-Østergaard", user_id=None
+    )
+    await client.says("Hi, I would like to book a massage on friday afternoon if there is anything free " * 3)
+    await page.reload()
+    await expect(page.locator("li.conversation")).to_have_count(1)
+    assert await no_sideways_scroll(page)
+    await page.locator("li.conversation").click()
+    await expect(page.locator(".timeline")).to_be_visible()
+    assert await no_sideways_scroll(page)
+    box = await page.get_by_label("Reply").bounding_box()
+    assert box is not None and box["width"] <= 375
+    await page.screenshot(
+        path=str(os.environ.get("JOLA_SCREENSHOTS", "/tmp")) + "/jola-phone-conversation.png"
+    )
+    await context.close()
+
+
+async def no_sideways_scroll(page: Page) -> Any:
+    return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -1,0 +1,199 @@
+"""The staff app's door: logging in and out, sessions, CSRF, throttling, and one business never seeing
+another's conversations (issue 15)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+from yarl import URL
+
+from bot import keys
+from bot.config import parse_config
+from bot.web.passwords import hash_password
+from bot.web.sessions import SESSION_COOKIE
+from storage.models import Conversation, LoginFailure
+from storage.staff_accounts import set_password
+from tests.conftest import DatabaseTarget, Jola, WhatsAppClient, make_config, start_jola
+from tests.support.fake_graph import FakeGraph
+from tests.support.staff import PASSWORD, StaffBrowser, add_account
+
+
+@pytest.fixture
+async def browser(jola: Jola) -> AsyncIterator[StaffBrowser]:
+    await add_account(jola)
+    opened = StaffBrowser(jola)
+    yield opened
+    await opened.close()
+
+
+async def test_a_page_sends_a_stranger_to_the_login_and_back(jola: Jola, browser: StaffBrowser) -> None:
+    page = await browser.get("/inbox?show=mine")
+    assert page.url.startswith("/login?next=")
+    assert '<input type="email" name="email"' in page
+    assert '<input type="hidden" name="next" value="/inbox?show=mine">' in page
+    page = await browser.post(
+        "/login", {"email": "Reception@Harbour.example ", "password": PASSWORD, "next": "/inbox?show=mine"}
+    )
+    assert (page.status, page.url) == (200, "/inbox?show=mine")
+    assert "Rita Reception" in page and "Harbour Clinic" in page
+
+
+async def test_a_script_gets_401_not_a_redirect(jola: Jola) -> None:
+    response = await jola.client.get("/inbox", headers={"Accept": "application/json"}, allow_redirects=False)
+    assert response.status == 401
+    response = await jola.client.post("/conversations/1/takeover", allow_redirects=False)
+    assert response.status == 401
+
+
+async def test_wrong_password_and_unknown_email_read_the_same(browser: StaffBrowser) -> None:
+    await browser.get("/login")
+    wrong = await browser.post("/login", {"email": "reception@harbour.example", "password": "not it at all"})
+    unknown = await browser.post("/login", {"email": "nobody@harbour.example", "password": "not it at all"})
+    assert wrong.status == unknown.status == 400
+    assert "Wrong email or password." in wrong and "Wrong email or password." in unknown
+    assert 'value="reception@harbour.example"' in wrong  # the email stays in the form
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{}, {"email": "reception@harbour.example"}, {"password": PASSWORD}, {"email": "  ", "password": "x"}],
+)
+async def test_a_missing_field_gets_the_form_back(browser: StaffBrowser, form: dict[str, str]) -> None:
+    await browser.get("/login")
+    page = await browser.post("/login", form)
+    assert page.status == 400 and "Enter your email and password." in page
+
+
+async def test_an_oversized_field_is_refused_plainly(browser: StaffBrowser) -> None:
+    await browser.get("/login")
+    page = await browser.post("/login", {"email": "a" * 300 + "@x.dk", "password": PASSWORD})
+    assert page.status == 400 and "Wrong email or password." in page
+
+
+async def test_login_without_the_forms_token_is_403(browser: StaffBrowser) -> None:
+    await browser.get("/login")
+    page = await browser.post(
+        "/login", {"email": "reception@harbour.example", "password": PASSWORD}, csrf="x"
+    )
+    assert page.status == 403
+    assert (await browser.get("/inbox")).url.startswith("/login")
+
+
+async def test_five_wrong_passwords_lock_the_account_for_a_while(jola: Jola, browser: StaffBrowser) -> None:
+    await browser.get("/login")
+    for _ in range(5):
+        assert (
+            await browser.post("/login", {"email": "reception@harbour.example", "password": "guess " * 2})
+        ).status == 400
+    page = await browser.post("/login", {"email": "reception@harbour.example", "password": PASSWORD})
+    assert page.status == 429 and "Too many failed attempts. Wait 15 minutes and try again." in page
+    async with jola.db.read() as session:  # counted under keyed hashes, never the address itself
+        keys = (await session.execute(select(LoginFailure.key))).scalars().all()
+    assert keys and not any("harbour" in key or "127.0.0.1" in key for key in keys)
+
+
+async def test_a_good_login_clears_the_accounts_count(jola: Jola, browser: StaffBrowser) -> None:
+    await browser.get("/login")
+    for _ in range(4):
+        await browser.post("/login", {"email": "reception@harbour.example", "password": "guess " * 2})
+    assert (await browser.log_in()).url == "/inbox"
+    async with jola.db.read() as session:
+        left = (await session.execute(select(func.count()).select_from(LoginFailure))).scalar()
+    assert left == 4  # the address's count stays; the account's is gone
+
+
+async def test_the_session_cookie_is_httponly_lax_and_signed(jola: Jola, browser: StaffBrowser) -> None:
+    await browser.log_in()
+    [cookie] = [c for c in browser.http.cookie_jar if c.key == SESSION_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert not cookie["secure"]  # plain http on 127.0.0.1
+    forged = cookie.value[:-3] + ("AAA" if not cookie.value.endswith("AAA") else "BBB")
+    browser.http.cookie_jar.clear()
+    browser.http.cookie_jar.update_cookies({SESSION_COOKIE: forged}, response_url=URL(browser.base))
+    assert (await browser.get("/inbox")).url.startswith("/login")
+
+
+async def test_a_change_without_the_csrf_token_is_403(jola: Jola, browser: StaffBrowser) -> None:
+    await WhatsAppClient(jola).says("hello")
+    await browser.log_in()
+    async with jola.db.read() as session:
+        conversation = (await session.execute(select(Conversation.id))).scalar_one()
+    assert (await browser.post(f"/conversations/{conversation}/takeover", csrf="")).status == 403
+    assert (await browser.post(f"/conversations/{conversation}/takeover", csrf="forged")).status == 403
+    async with jola.db.read() as session:
+        assert (await session.get(Conversation, conversation)).handled_by == "bot"
+
+
+async def test_logout_ends_the_session(browser: StaffBrowser) -> None:
+    await browser.log_in()
+    page = await browser.post("/logout")
+    assert page.url == "/login"
+    assert (await browser.get("/inbox")).url.startswith("/login")
+
+
+async def test_a_new_password_ends_other_sessions(jola: Jola, browser: StaffBrowser) -> None:
+    await browser.log_in()
+    async with jola.db.write() as session:
+        await set_password(
+            session,
+            "reception@harbour.example",
+            hash_password("a brand new secret"),
+            jola.app[keys.CLOCK].now(),
+        )
+    assert (await browser.get("/inbox")).url.startswith("/login")
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+async def test_next_never_leaves_the_site(browser: StaffBrowser, target: str) -> None:
+    await browser.get("/login")
+    page = await browser.post(
+        "/login", {"email": "reception@harbour.example", "password": PASSWORD, "next": target}
+    )
+    assert page.url == "/inbox"
+
+
+async def test_another_business_conversation_is_404(database: DatabaseTarget, fake_graph: FakeGraph) -> None:
+    config = make_config(database, fake_graph.url)
+    data = config.model_dump()
+    other = {
+        **data["businesses"][0],
+        "id": "other-clinic",
+        "name": "Other Clinic",
+        "api_token": "other-token",
+        "channels": [],
+    }
+    data["businesses"].append(other)
+    jola = await start_jola(parse_config(data, environ={}), fake_graph)
+    try:
+        await WhatsAppClient(jola).says("hello")
+        await add_account(jola, "someone@other.example", business="other-clinic")
+        browser = StaffBrowser(jola)
+        await browser.log_in("someone@other.example")
+        async with jola.db.read() as session:
+            conversation = (await session.execute(select(Conversation.id))).scalar_one()
+        assert (await browser.get(f"/conversations/{conversation}")).status == 404
+        assert (await browser.post(f"/conversations/{conversation}/takeover")).status == 404
+        assert (await browser.post(f"/conversations/{conversation}/reply", {"text": "hi"})).status == 404
+        assert "No conversations yet." in await browser.get("/inbox")
+        await browser.close()
+    finally:
+        await jola.client.close()
+
+
+def test_every_text_of_the_staff_app_is_in_danish() -> None:
+    """Each string a page or handler shows through t() has a Danish translation."""
+    import json
+    import re
+
+    from bot.web.i18n import WEB_TEMPLATES
+
+    said: set[str] = set()
+    for page in WEB_TEMPLATES.glob("*.html"):
+        said |= set(re.findall(r"""\bt\(\s*["']((?:[^"'\\]|\\.)*)["']""", page.read_text()))
+    for module in (WEB_TEMPLATES.parent.parent / "bot" / "web").glob("*.py"):
+        said |= set(re.findall(r'error="([^"]*)"', module.read_text()))
+    danish = json.loads((WEB_TEMPLATES / "da.json").read_text())
+    assert said - set(danish) == set()
+    assert set(danish) - said == set()  # nothing translated that is no longer said
