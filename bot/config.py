@@ -189,6 +189,35 @@ class FaqConfig(_Section):
     answer: str = Field(min_length=1)
 
 
+_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+
+
+class MessageTemplateConfig(_Section):
+    """A WhatsApp message template Meta has approved for the business: what staff may send once the
+    client's 24-hour window has closed. `text` is the body as approved, with {{1}}, {{2}}... where staff
+    fill in values."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    text: str = Field(min_length=1, max_length=1024)
+    label: str = Field("", max_length=80)  # how staff see it in the list; default: the name
+
+    @field_validator("text")
+    @classmethod
+    def _numbered(cls, value: str) -> str:
+        numbers = sorted({int(n) for n in _PLACEHOLDER.findall(value)})
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError("placeholders must be {{1}}, {{2}}, ... in order, none missing")
+        return value
+
+    @property
+    def parameters(self) -> int:
+        return len(set(_PLACEHOLDER.findall(self.text)))
+
+    def filled(self, values: list[str]) -> str:
+        return _PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1], self.text)
+
+
 class SessionConfig(_Section):
     """When a class meets: every week on `days`, or once on `date`, at `time`, held by `practitioner`."""
 
@@ -281,6 +310,7 @@ class BusinessConfig(_Section):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     replies: RepliesConfig = Field(default_factory=RepliesConfig)
     faq: list[FaqConfig] = Field(default_factory=list)
+    message_templates: list[MessageTemplateConfig] = Field(default_factory=list)
     services: list[ServiceConfig] = Field(default_factory=list)
     practitioners: list[PractitionerConfig] = Field(default_factory=list)
     rooms: list[RoomConfig] = Field(default_factory=list)

@@ -17,8 +17,9 @@ from sqlalchemy import update
 
 from bot import keys
 from bot.channels import recipient_for, text_limit_for
+from bot.config import MessageTemplateConfig
 from bot.live import Change
-from flows.messages import Reply, Sender
+from flows.messages import Reply, Sender, TemplateRef
 from storage.models import Conversation, Staff
 from storage.staff import addressee, queue_message, set_handler
 
@@ -159,6 +160,62 @@ async def send_reply(
     _changed(app, business_id, conversation_id, "message")
     log.info("event=staff.message_queued conversation=%s tag=%s", conversation_id, window.tag or "-")
     return Sent(message_id, message.text, now, window.tag)
+
+
+PARAMETER_LIMIT = 200
+
+
+def templates_of(app: web.Application, business_id: str) -> list[MessageTemplateConfig]:
+    business = next((b for b in app[keys.CONFIG].businesses if b.id == business_id), None)
+    return list(business.message_templates) if business else []
+
+
+async def send_template(
+    app: web.Application,
+    business_id: str,
+    conversation_id: int,
+    name: object,
+    values: list[object],
+    by: int | None = None,
+) -> Sent:
+    """Queue one of the business's approved WhatsApp templates, its placeholders filled by staff: what
+    WhatsApp allows once the client's 24-hour window has closed."""
+    template = next((t for t in templates_of(app, business_id) if t.name == name), None)
+    if template is None:
+        raise Refused(400, "no such template")
+    filled = [v.strip() if isinstance(v, str) else "" for v in values[: template.parameters]]
+    if len(filled) < template.parameters or not all(filled):
+        raise Refused(400, "fill in every value of the template")
+    if any(len(v) > PARAMETER_LIMIT or "\n" in v for v in filled):
+        raise Refused(400, f"each value must be one line of at most {PARAMETER_LIMIT} characters")
+    now = app[keys.CLOCK].now()
+    text = template.filled(filled)
+    async with app[keys.DATABASE].write() as session:
+        to = await addressee(session, business_id, conversation_id)
+        if to is None:
+            raise Refused(404, "conversation not found")
+        if to.channel_kind != "whatsapp":
+            raise Refused(409, "message templates are sent on WhatsApp only")
+        message = Reply(
+            text=text,
+            template=TemplateRef(name=template.name, language=template.language, body_params=tuple(filled)),
+        )
+        recipient = recipient_for(to.channel_kind, Sender(user_id=to.user_id, phone=to.phone))
+        message_id = await queue_message(
+            session,
+            business_id,
+            to,
+            recipient=recipient,
+            text=text,
+            payload=message.to_json(),
+            window_ends_at=now + HUMAN_AGENT_WINDOW,  # a template goes out whenever; this only bounds retries
+            now=now,
+        )
+        await set_handler(session, business_id, conversation_id, "staff", now)
+    app[keys.PIPELINE].sender.wake()
+    _changed(app, business_id, conversation_id, "message")
+    log.info("event=staff.template_queued conversation=%s", conversation_id)
+    return Sent(message_id, text, now, None)
 
 
 def _changed(

@@ -55,6 +55,7 @@ class ClientRecord:
     identities: list[IdentityView]
     conversations: list[ConversationSummary]
     possible_duplicates: list[ClientSummary]
+    notes: str | None = None
 
 
 def phone_forms(digits: str) -> tuple[str, str]:
@@ -123,6 +124,7 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
         conversations=[
             ConversationSummary(row[0], row[1], row[2], bool(row[3]), row[4], row[5]) for row in conversations
         ],
+        notes=client.notes,
     )
 
 
@@ -201,3 +203,55 @@ async def merge_clients(
     )
     await session.execute(delete(Client).where(Client.id == other_id))
     return True
+
+
+# --- the staff app's client list and record --------------------------------------------------------------
+
+CLIENT_PAGE = 50
+NOTES_LIMIT = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    id: int
+    name: str | None
+    phone: str | None
+    created_at: datetime
+
+
+async def client_page(
+    session: AsyncSession, business_id: str, *, q: str | None = None, before: int | None = None
+) -> tuple[list[ClientRow], int | None]:
+    """The business's clients, newest first, `CLIENT_PAGE` at a time; searched by name (any part, any
+    case) or phone digits. Returns the page and the `before` of the next one (None at the end)."""
+    query = select(Client.id, Client.name, Client.phone, Client.created_at).where(
+        Client.business_id == business_id
+    )
+    if q:
+        text = q.strip().lower()[:100]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        matches = [func.lower(Client.name).contains(text, autoescape=True)]
+        if len(digits) >= 3:
+            matches.append(Client.phone.contains(digits, autoescape=True))
+        query = query.where(or_(*matches))
+    if before is not None:
+        query = query.where(Client.id < before)
+    rows = [
+        ClientRow(*row)
+        for row in await session.execute(query.order_by(Client.id.desc()).limit(CLIENT_PAGE + 1))
+    ]
+    more = len(rows) > CLIENT_PAGE
+    rows = rows[:CLIENT_PAGE]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+async def set_notes(
+    session: AsyncSession, business_id: str, client_id: int, notes: str, now: datetime
+) -> bool:
+    result = await session.execute(
+        update(Client)
+        .where(Client.business_id == business_id, Client.id == client_id)
+        .values(notes=notes or None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)

@@ -358,3 +358,46 @@ async def conversation_head(
         )
     ).first()
     return ConversationHead(*row[:6], bool(row[6]), *row[7:]) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    """A message on a client's record: which conversation (channel) it was in, who wrote it."""
+
+    id: int
+    conversation_id: int
+    channel: str
+    direction: str
+    author: str
+    text: str | None
+    status: str
+    created_at: datetime
+    kind: str
+
+
+async def client_messages(
+    session: AsyncSession, business_id: str, client_id: int, *, before: int | None = None, limit: int = 100
+) -> list[ClientMessage]:
+    """Every message of every conversation the client has, the latest `limit` (older than `before`),
+    oldest first."""
+    m, c = Message, Conversation
+    query = (
+        select(
+            m.id,
+            m.conversation_id,
+            Channel.kind,
+            m.direction,
+            m.author,
+            m.text,
+            m.status,
+            m.created_at,
+            m.type,
+        )
+        .join(c, c.id == m.conversation_id)
+        .join(Channel, Channel.id == m.channel_id)
+        .where(m.business_id == business_id, c.client_id == client_id)
+    )
+    if before is not None:
+        query = query.where(m.id < before)
+    rows = await session.execute(query.order_by(m.id.desc()).limit(limit))
+    return [ClientMessage(*row) for row in reversed(rows.all())]

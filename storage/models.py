@@ -155,6 +155,7 @@ class Client(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    notes: Mapped[str | None] = mapped_column(Text)  # staff's notes on the client
 
 
 class ClientIdentity(Base):

@@ -73,7 +73,11 @@ async def queue_message(
                 channel_id=to.channel_id,
                 direction="out",
                 author=author,
-                type="options" if payload.get("options") else "text",
+                type="template"
+                if payload.get("template")
+                else "options"
+                if payload.get("options")
+                else "text",
                 text=text,
                 payload=payload,
                 status="queued",

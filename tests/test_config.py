@@ -325,6 +325,22 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "businesses[0].rooms[0].services: List should have at least 1 item",
     ),
     (
+        "a message template that skips a placeholder",
+        _set("businesses.0.message_templates", [{"name": "follow_up", "text": "Hi {{1}}, see you {{3}}"}]),
+        "businesses[0].message_templates[0].text: placeholders must be {{1}}, {{2}}, ... in order, "
+        "none missing",
+    ),
+    (
+        "a message template name Meta would not take",
+        _set("businesses.0.message_templates", [{"name": "Follow Up", "text": "Hi"}]),
+        "businesses[0].message_templates[0].name: String should match pattern '^[a-z0-9_]{1,512}$'",
+    ),
+    (
+        "a public URL that is not one",
+        _set("server.public_url", "jola.example.org"),
+        "server.public_url: String should match pattern '^(https?://[^\\s/]+(/[^\\s]*)?)?$'",
+    ),
+    (
         "class without sessions",
         _set("businesses.0.services", [{**MASSAGE, "capacity": 3}]),
         "businesses[0].services[0].sessions: a class (capacity 3) needs sessions",

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from storage.saved_replies import save_reply
 from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
-from tests.support.clinic import clinic
+from tests.support.clinic import NOW, clinic
 from tests.support.fake_graph import FakeGraph
 from tests.support.staff import PASSWORD, add_account
 
@@ -48,6 +49,8 @@ async def browser() -> AsyncIterator[Browser]:
 async def jola(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator[Jola]:
     async with clinic(database, fake_graph) as (running, _):
         await add_account(running)
+        async with running.db.write() as session:
+            await save_reply(session, "harbour-clinic", "parking", "Yes, right behind the clinic.", NOW)
         yield running
 
 
@@ -97,7 +100,10 @@ async def test_a_receptionists_day(jola: Jola, browser: Browser) -> None:
     await expect(first.locator(".timeline")).to_contain_text("Do you have parking?")  # live
 
     box = first.get_by_label("Reply")
-    await box.fill("Yes, right behind the clinic.")
+    await box.press_sequentially("/park")  # a saved reply, offered as it is typed
+    await expect(first.locator("#saved-suggestions li").first).to_contain_text("/parking")
+    await box.press("Enter")
+    await expect(box).to_have_value("Yes, right behind the clinic.")
     await box.press("Enter")
     await expect(first.locator(".msg-staff").last).to_contain_text("Yes, right behind the clinic.")
     await jola.settle()

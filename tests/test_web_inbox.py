@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -19,13 +20,21 @@ from tests.support.fake_graph import FakeGraph
 from tests.support.staff import StaffBrowser, add_account
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+TEMPLATES = [
+    {
+        "name": "follow_up",
+        "language": "en",
+        "label": "Follow-up",
+        "text": "Hi {{1}}, this is {{2}} from Harbour Clinic. Could you write back to us?",
+    }
+]
 
 
 @pytest.fixture
 async def running(
     database: DatabaseTarget, fake_graph: FakeGraph
 ) -> AsyncIterator[tuple[Jola, SettableClock]]:
-    async with clinic(database, fake_graph) as (jola, clock):
+    async with clinic(database, fake_graph, message_templates=TEMPLATES) as (jola, clock):
         await add_account(jola)
         await add_account(jola, "mia@harbour.example", name="Mia Holm")
         yield jola, clock
@@ -164,6 +173,40 @@ async def test_the_reply_box_knows_the_window(
     assert 'name="text"' not in page
     refused = await rita.post(f"/conversations/{conversation}/reply", {"text": "Hello?"})
     assert refused.status == 409 and "The reply window closed before the message went out." in refused
+    assert "Hi {{1}}, this is {{2}} from Harbour Clinic. Could you write back to us?" in refused
+
+
+async def test_outside_the_window_an_approved_template_goes_out(
+    jola: Jola, rita: StaffBrowser, running: tuple[Jola, SettableClock]
+) -> None:
+    client = client_of(jola, "4511111111", "Anna Jensen")
+    await client.says("hi")
+    conversation = await conversation_of(jola, client)
+    running[1].advance(hours=30)
+    await rita.get(f"/conversations/{conversation}")
+    half = await rita.post(
+        f"/conversations/{conversation}/template", {"template": "follow_up", "value": "Anna"}
+    )
+    assert half.status == 400 and "Fill in every value of the template" in half
+    assert 'value="Anna"' in half  # what was typed stays
+    form = aiohttp.FormData()
+    for key, value in (
+        ("template", "follow_up"),
+        ("value", "Anna"),
+        ("value", "Rita"),
+        ("csrf_token", rita.csrf),
+    ):
+        form.add_field(key, value)
+    async with rita.http.post(rita.base + f"/conversations/{conversation}/template", data=form) as response:
+        page = await response.text()
+    assert "Hi Anna, this is Rita from Harbour Clinic. Could you write back to us?" in page
+    await jola.settle()
+    sent = jola.graph.sent_to("4511111111")[-1].body
+    assert sent["type"] == "template"
+    assert sent["template"]["name"] == "follow_up" and sent["template"]["language"] == {"code": "en"}
+    assert [p["text"] for p in sent["template"]["components"][0]["parameters"]] == ["Anna", "Rita"]
+    unknown = await rita.post(f"/conversations/{conversation}/template", {"template": "nope", "value": "x"})
+    assert unknown.status == 400
 
 
 async def test_give_a_conversation_to_a_colleague(jola: Jola, rita: StaffBrowser) -> None:

@@ -10,12 +10,13 @@ from aiohttp import web
 
 from bot import keys
 from bot.channels import text_limit_for
-from bot.staff_actions import Refused, assign, hand, reply_window, send_reply
+from bot.staff_actions import Refused, assign, hand, reply_window, send_reply, send_template, templates_of
 from bot.web.door import STAFF
 from bot.web.pages import render, tenant_of
 from storage.appointments import list_appointments
 from storage.clients import client_record
 from storage.conversation_views import conversation_head, mark_read, messages_of
+from storage.saved_replies import saved_replies
 from storage.staff_accounts import colleagues
 
 routes = web.RouteTableDef()
@@ -42,6 +43,7 @@ async def _page(
     status: int = 200,
     error: str | None = None,
     draft: str = "",
+    values: dict[str, list[str]] | None = None,
 ) -> web.Response:
     staff, app = request[STAFF], request.app
     before_raw = request.query.get("before", "")
@@ -59,6 +61,7 @@ async def _page(
             session, staff.business_id, client_id=head.client_id, limit=200
         )
         team = await colleagues(session, staff.business_id)
+        saved = await saved_replies(session, staff.business_id)
     if before is None:
         async with app[keys.DATABASE].write() as session:
             await mark_read(session, staff.id, conversation_id)
@@ -80,6 +83,9 @@ async def _page(
         window=window,
         minutes_left=_minutes_left(window.ends_at, now),
         limit=text_limit_for(head.channel),
+        saved=[{"shortcut": r.shortcut, "text": r.text} for r in saved],
+        templates=templates_of(app, staff.business_id) if head.channel == "whatsapp" else [],
+        values=values or {},
         error=error,
         draft=draft,
         zone=tenant_of(request).zone,
@@ -155,3 +161,19 @@ def _plain(refused: Refused) -> str:
     if refused.message.startswith("text must be"):
         return "empty"
     return "window"
+
+
+@routes.post("/conversations/{id}/template")
+async def template(request: web.Request) -> web.StreamResponse:
+    conversation_id, staff = _id(request), request[STAFF]
+    form = await request.post()
+    name = form.get("template")
+    values: list[Any] = form.getall("value", [])
+    try:
+        await send_template(request.app, staff.business_id, conversation_id, name, values, by=staff.id)
+    except Refused as refused:
+        if refused.status == 404:
+            raise web.HTTPNotFound(text=refused.message) from None
+        kept = {str(name): [v if isinstance(v, str) else "" for v in values]}
+        return await _page(request, conversation_id, status=refused.status, error="template", values=kept)
+    raise _back(conversation_id)

@@ -160,3 +160,59 @@
   }
   labelSwitches();
 })();
+
+// Saved replies: "/" in a reply box offers them; arrows choose, Enter or a click puts the text in.
+(function () {
+  "use strict";
+  var data = document.getElementById("saved-replies");
+  var area = document.getElementById("reply-text");
+  var list = document.getElementById("saved-suggestions");
+  if (!data || !area || !list) return;
+  var saved = [];
+  try { saved = JSON.parse(data.textContent) || []; } catch (e) { return; }
+  var shown = [], chosen = 0;
+
+  function close() { list.hidden = true; shown = []; }
+  function show() {
+    var typed = /^\/(\S*)$/.exec(area.value);
+    if (!typed || !saved.length) return close();
+    var word = typed[1].toLowerCase();
+    shown = saved.filter(function (r) { return r.shortcut.indexOf(word) === 0 || (word && r.text.toLowerCase().indexOf(word) >= 0); }).slice(0, 8);
+    if (!shown.length) return close();
+    chosen = Math.min(chosen, shown.length - 1);
+    list.innerHTML = "";
+    shown.forEach(function (r, i) {
+      var item = document.createElement("li");
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", i === chosen ? "true" : "false");
+      var cut = document.createElement("span"); cut.className = "cut"; cut.textContent = "/" + r.shortcut;
+      var gist = document.createElement("span"); gist.className = "gist"; gist.textContent = r.text.slice(0, 80);
+      item.appendChild(cut); item.appendChild(gist);
+      item.addEventListener("mousedown", function (event) { event.preventDefault(); use(i); });
+      list.appendChild(item);
+    });
+    list.hidden = false;
+  }
+  function use(i) {
+    area.value = shown[i].text;
+    close();
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+    area.focus();
+  }
+  area.addEventListener("input", function () { chosen = 0; show(); });
+  area.addEventListener("keydown", function (event) {
+    if (list.hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      chosen = (chosen + (event.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+      show();
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      use(chosen);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  }, true);
+  area.addEventListener("blur", close);
+})();
