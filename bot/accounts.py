@@ -46,11 +46,23 @@ def _database(config: Config) -> Database:
 
 
 async def add_account(
-    config: Config, *, business: str, email: str, role: str, name: str | None, locale: str, password: str
+    config: Config,
+    *,
+    business: str,
+    email: str,
+    role: str,
+    name: str | None,
+    locale: str,
+    password: str,
+    practitioner: str | None = None,
 ) -> str:
     if business not in {b.id for b in config.businesses}:
         known = ", ".join(b.id for b in config.businesses)
         raise CommandError(f'no business "{business}" in the config (there are: {known})')
+    known = next(b for b in config.businesses if b.id == business).practitioners
+    if practitioner is not None and practitioner not in {p.id for p in known}:
+        names = ", ".join(p.id for p in known) or "none"
+        raise CommandError(f'no practitioner "{practitioner}" in {business} (there are: {names})')
     if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email.strip()):
         raise CommandError(f'"{email}" is not an email address')
     clock = Clock()
@@ -68,6 +80,7 @@ async def add_account(
                 role=role,
                 locale=locale,
                 now=clock.now(),
+                practitioner=practitioner,
             )
     except AccountExists:
         raise CommandError(f"an account for {email.strip().casefold()} exists already") from None

@@ -121,6 +121,56 @@ async def cancel(
     return view
 
 
+async def move(
+    db: Database,
+    calendars: CalendarCache,
+    tenant: Tenant,
+    appointment_id: int,
+    start: datetime,
+    practitioner: str | None,
+    now: datetime,
+    actor: str,
+) -> tuple[AppointmentView, AppointmentView]:
+    """Move an active appointment to `start` (and to `practitioner`, when given), under the same rules as
+    a new staff booking; returns the appointment before and after."""
+    try:
+        async with db.write() as session:
+            await lock_calendar(session, tenant.id)
+            before = await get_appointment(session, tenant.id, appointment_id)
+            if before is None:
+                raise Refused(404, "appointment not found")
+            if before.status not in ("booked", "confirmed"):
+                raise Refused(
+                    409, f"cannot move an appointment that is {before.status}", status=before.status
+                )
+            service = next((s for s in tenant.profile.services if s.key == before.service_key), None)
+            if service is None:
+                raise Refused(409, "its service is no longer offered")
+            wanted = NewBooking(service, start, None, None, before.channel, practitioner, before.client_id)
+            desk = Desk(
+                session,
+                tenant.profile,
+                before.client_id or 0,
+                before.channel,
+                now,
+                actor=actor,
+                cache=calendars,
+            )
+            calendar = await desk.calendar(start, wanted.end, ignore=appointment_id, service=service)
+            chosen = (
+                _class_place(calendar, wanted)
+                if service.is_class
+                else _free_practitioner(calendar, tenant, wanted)
+            )
+            if not await desk.move(before, start, chosen):
+                raise Refused(409, "the appointment changed meanwhile")
+            after = await get_appointment(session, tenant.id, appointment_id)
+            assert after is not None
+            return before, after
+    except IntegrityError:
+        raise Refused(409, "slot taken", start=iso(start, tenant.zone)) from None
+
+
 def _class_place(calendar: Calendar, booking: NewBooking) -> str | None:
     """Who holds the class session at the booking's start; refused when there is none or it is full."""
     service = booking.service

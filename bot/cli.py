@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["owner", "staff"], default="staff")
     add.add_argument("--name", help="shown to colleagues (default: the part of the email before @)")
     add.add_argument("--language", choices=["en", "da"], default="en", help="of the web app for them")
+    add.add_argument("--practitioner", metavar="ID", help="the practitioner whose calendar they see first")
     passwd = staff_commands.add_parser("passwd", help="set a new password (ends the account's sessions)")
     passwd.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
     passwd.add_argument("--email", required=True, metavar="E")
@@ -144,6 +145,7 @@ def _staff(args: argparse.Namespace) -> int:
                 name=args.name,
                 locale=args.language,
                 password=password,
+                practitioner=args.practitioner,
             )
         )
     else:

@@ -148,6 +148,8 @@ class Client(Base):
     """An end client of a business: the record staff see and data-subject rights apply to."""
 
     __tablename__ = "clients"
+    # By phone within a business (staff bookings, same-number records): the business's own rows only.
+    __table_args__ = (Index("ix_clients_business_phone", "business_id", "phone"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
@@ -162,7 +164,11 @@ class ClientIdentity(Base):
     """How a client is known on one channel: the platform's scoped user id and/or a phone number."""
 
     __tablename__ = "client_identities"
-    __table_args__ = (UniqueConstraint("business_id", "channel_kind", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("business_id", "channel_kind", "external_id"),
+        # Records with the same number (a client card's "possibly the same person"), staff bookings by phone.
+        Index("ix_client_identities_phone", "business_id", "phone"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
@@ -193,6 +199,8 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The practitioner (config id) whose calendar this person sees first; None: everyone's.
+    practitioner: Mapped[str | None] = mapped_column(String(64))
 
 
 class LoginFailure(Base):
@@ -210,7 +218,12 @@ class Conversation(Base):
     """One client on one channel of one business; the model the flow state machines run on."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_activity", "business_id", "last_message_at", "id"),)
+    __table_args__ = (
+        # The staff inbox: newest activity first, for all, for those needing staff, for one person's.
+        Index("ix_conversations_activity", "business_id", "last_message_at", "id"),
+        Index("ix_conversations_needs_staff", "business_id", "needs_staff", "last_message_at", "id"),
+        Index("ix_conversations_assigned", "assigned_to", "last_message_at", "id"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(240), unique=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)

@@ -26,6 +26,7 @@ class StaffView:
     locale: str
     session_version: int
     active: bool
+    practitioner: str | None = None
 
     @property
     def is_owner(self) -> bool:
@@ -62,6 +63,7 @@ _VIEW = (
     Staff.locale,
     Staff.session_version,
     Staff.active,
+    Staff.practitioner,
 )
 
 
@@ -75,6 +77,7 @@ async def add_staff(
     role: str,
     locale: str,
     now: datetime,
+    practitioner: str | None = None,
 ) -> int:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -93,6 +96,7 @@ async def add_staff(
                     locale=locale,
                     session_version=0,
                     active=True,
+                    practitioner=practitioner,
                     created_at=now,
                     updated_at=now,
                 )

@@ -7,6 +7,7 @@ missing browser fails instead of skipping."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -114,6 +115,22 @@ async def test_a_receptionists_day(jola: Jola, browser: Browser) -> None:
     await expect(first.get_by_text("The bot is answering")).to_be_visible()
     [offer] = await client.says("massage friday")
     assert offer.text.startswith("Free times Friday 27 November.")
+    await client.taps(offer.options[1])
+    await client.taps("Yes, book it")
+
+    # the calendar shows the booking; staff move it by hand (the dialog asks before cancelling)
+    await first.goto(url(jola, "/calendar?date=2026-11-27"))
+    await first.screenshot(path=str(os.environ.get("JOLA_SCREENSHOTS", "/tmp")) + "/jola-calendar.png")
+    await first.locator("a.block", has_text="Anna Jensen").click()
+    await first.get_by_label("Time").fill("15:00")
+    await first.get_by_role("button", name="Move").click()
+    await expect(first.get_by_role("status")).to_contain_text(
+        "Moved. The client has been told on their channel."
+    )
+    first.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await first.get_by_role("button", name="Cancel the appointment").click()
+    await expect(first.get_by_role("status")).to_contain_text("Cancelled.")
+    await first.screenshot(path=str(os.environ.get("JOLA_SCREENSHOTS", "/tmp")) + "/jola-appointment.png")
     await context.close()
 
 
@@ -133,6 +150,14 @@ async def test_the_pages_fit_a_phone(jola: Jola, browser: Browser) -> None:
     assert await no_sideways_scroll(page)
     box = await page.get_by_label("Reply").bounding_box()
     assert box is not None and box["width"] <= 375
+    for path in (
+        "/calendar?date=2026-11-27",
+        "/calendar?view=week&date=2026-11-27",
+        "/calendar/new",
+        "/clients",
+    ):
+        await page.goto(url(jola, path))
+        assert await no_sideways_scroll(page), path
     await page.screenshot(
         path=str(os.environ.get("JOLA_SCREENSHOTS", "/tmp")) + "/jola-phone-conversation.png"
     )

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from bot import keys
 from bot.web.door import STAFF
 from bot.web.i18n import LANGUAGES
-from bot.web.pages import render
+from bot.web.pages import render, tenant_of
 from storage.models import Staff
 
 routes = web.RouteTableDef()
@@ -16,7 +16,31 @@ routes = web.RouteTableDef()
 
 @routes.get("/account")
 async def account(request: web.Request) -> web.StreamResponse:
-    return render(request, "account.html", saved=request.query.get("saved") == "1")
+    return _page(request, saved=request.query.get("saved") == "1")
+
+
+def _page(
+    request: web.Request, *, status: int = 200, saved: bool = False, error: str | None = None
+) -> web.Response:
+    people = tenant_of(request).profile.practitioners
+    return render(request, "account.html", status=status, saved=saved, error=error, practitioners=people)
+
+
+@routes.post("/account/calendar")
+async def calendar_column(request: web.Request) -> web.StreamResponse:
+    staff = request[STAFF]
+    chosen = (await request.post()).get("practitioner", "")
+    people = {p.key for p in tenant_of(request).profile.practitioners}
+    if chosen != "" and chosen not in people:
+        return _page(request, status=400, error="Choose a practitioner from the list.")
+    async with request.app[keys.DATABASE].write() as session:
+        await session.execute(
+            update(Staff)
+            .where(Staff.id == staff.id)
+            .values(practitioner=chosen or None, updated_at=request.app[keys.CLOCK].now())
+            .execution_options(synchronize_session=False)
+        )
+    raise web.HTTPSeeOther("/account?saved=1")
 
 
 @routes.post("/account/language")
@@ -24,9 +48,7 @@ async def language(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
     chosen = (await request.post()).get("language")
     if chosen not in LANGUAGES:
-        return render(
-            request, "account.html", status=400, saved=False, error="Choose a language from the list."
-        )
+        return _page(request, status=400, error="Choose a language from the list.")
     async with request.app[keys.DATABASE].write() as session:
         await session.execute(
             update(Staff)

@@ -57,6 +57,15 @@ def render(request: web.Request, template: str, /, *, status: int = 200, **conte
             else _past(local, locale, today)
         )
 
+    def local_clock(moment: datetime) -> str:
+        return formatting.clock(moment.astimezone(zone) if zone and moment.tzinfo else moment, locale)
+
+    def day_text(value: Any) -> str:
+        return formatting.day(value, locale, now.astimezone(zone).date() if zone else None)
+
+    def long_when(moment: datetime) -> str:
+        return formatting.moment(moment.astimezone(zone), locale, now.astimezone(zone).date())
+
     html = (
         environment()
         .get_template(template)
@@ -68,6 +77,9 @@ def render(request: web.Request, template: str, /, *, status: int = 200, **conte
             csrf_token=request.app[SIGNER].csrf_token(session.nonce) if session else "",
             static=lambda name: static_url(request, name),
             when=when,
+            clock=local_clock,
+            day_text=day_text,
+            long_when=long_when,
             business_name=tenant_of(request).profile.name if staff else "",
             path=request.path,
             **context,

@@ -2,6 +2,12 @@
 (function () {
   "use strict";
 
+  // A button that asks first ("Cancel this appointment?").
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
   // A select that gives a conversation to a colleague submits when changed.
   document.addEventListener("change", function (event) {
     var target = event.target;
@@ -116,6 +122,7 @@
       return null;
     }
     if (document.querySelector("[data-live=inbox]")) return swap([".conversations, .empty", ".tabs"]);
+    if (document.querySelector("[data-live=calendar]")) return swap([".day-grid, .week"]);
     return null;
   }
 
