@@ -279,8 +279,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             page = await browser.get(f"/conversations/{conversation}")
             walls["conversation"].append((time.perf_counter() - t0) * 1000)
             assert page.status == 200
+        inbox_times = [ms for route, ms in times.times if route == "/inbox"]
+        kinds = ["search" if "q=" in path else "filter" for path in pages] * 5
+        for kind in ("filter", "search"):
+            chosen = [ms for ms, k in zip(inbox_times[: len(kinds)], kinds, strict=False) if k == kind]
+            result[f"inbox_{kind}_server_ms"] = summary(chosen)
+        result["inbox_next_pages_server_ms"] = summary(inbox_times[len(kinds) :] or [0.0])
         server = {
-            "inbox": [ms for route, ms in times.times if route == "/inbox"],
+            "inbox": inbox_times,
             "conversation": [ms for route, ms in times.times if route == "/conversations/{id}"],
         }
         result["inbox_server_ms"] = summary(server["inbox"])
