@@ -304,6 +304,7 @@ class BusinessConfig(_Section):
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "Europe/Copenhagen"
     locale: Literal["en", "da"] = "en"
+    currency: str = Field("DKK", pattern=r"^[A-Z]{3}$")  # ISO 4217, for the prices clients are told
     api_token: str = ""
     hours: dict[str, list[str]] = Field(default_factory=dict)
     booking: BookingConfig = Field(default_factory=BookingConfig)

@@ -152,7 +152,9 @@ class Handler:
     def _person_answered(
         self, echo: EchoMessage, record: ConversationRecord, out: _Outgoing, now: datetime
     ) -> None:
-        """Someone answered from Meta's inbox (or another app): log it, and the bot steps back."""
+        """Someone answered from Meta's inbox (or another app): log it, and the bot steps back; the staff
+        app flags the conversation (needs staff) so colleagues see it is being handled outside Jola and
+        can hand it back to the bot when done."""
         out.inbound.append(
             _message_row(
                 record,
@@ -167,7 +169,7 @@ class Handler:
         )
         record.last_message_at = now
         record.handled_by = "staff"
-        record.needs_staff = False
+        record.needs_staff = True
         out.touched[record.key] = record
         log.info("event=conversation.taken_over conversation=%s by=echo standby=%s", record.id, echo.standby)
 

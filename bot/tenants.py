@@ -9,7 +9,7 @@ from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
 from bot.config import WEEKDAYS, BusinessConfig, Config, parse_duration
 from flows.availability import BookingRules, narrowed
-from flows.context import BusinessProfile, PractitionerInfo, RoomInfo, ServiceInfo, SessionInfo
+from flows.context import BusinessProfile, FaqInfo, PractitionerInfo, RoomInfo, ServiceInfo, SessionInfo
 from flows.messages import ChannelKind
 from storage.db import Database
 from storage.models import Business, Channel, Practitioner, Room, Service
@@ -137,6 +137,7 @@ def business_profile(b: BusinessConfig) -> BusinessProfile:
                 s.name,
                 s.duration_minutes,
                 capacity=s.capacity,
+                price=s.price,
                 sessions=tuple(
                     SessionInfo(
                         at=session.at,
@@ -162,4 +163,6 @@ def business_profile(b: BusinessConfig) -> BusinessProfile:
             for p in b.practitioners
         ),
         rooms=tuple(RoomInfo(r.id, r.name, frozenset(r.services)) for r in b.rooms),
+        faq=tuple(FaqInfo(tuple(f.keywords), f.answer) for f in b.faq),
+        currency=b.currency,
     )

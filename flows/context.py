@@ -27,6 +27,7 @@ class ServiceInfo:
     duration_minutes: int
     capacity: int = 1  # more than 1: a class, held at `sessions`
     sessions: tuple[SessionInfo, ...] = ()
+    price: float | None = None  # in the business's currency; None: not said
 
     @property
     def is_class(self) -> bool:
@@ -61,6 +62,14 @@ class RoomInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class FaqInfo:
+    """An answer the business wrote, and the words or phrases (any of its languages) that ask for it."""
+
+    keywords: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
 class BusinessProfile:
     id: str
     name: str
@@ -72,6 +81,8 @@ class BusinessProfile:
     ask_phone: bool = True
     practitioners: tuple[PractitionerInfo, ...] = ()  # none: the business is one calendar
     rooms: tuple[RoomInfo, ...] = ()
+    faq: tuple[FaqInfo, ...] = ()  # the business's own answers, matched by keywords
+    currency: str = "DKK"
 
     def practitioner(self, key: str | None) -> PractitionerInfo | None:
         return next((p for p in self.practitioners if p.key == key), None)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flows import formatting
+from flows.answers import hours_answer, prices_answer
 from flows.booking import BookingFlow
 from flows.cancelling import CancellingFlow
 from flows.context import BusinessProfile, Turn
@@ -32,6 +33,7 @@ from flows.rescheduling import ReschedulingFlow
 from flows.texts import say, say_business
 from flows.understanding.intents import Intent
 from flows.understanding.normalise import fold
+from flows.understanding.questions import Asked, read_question
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +115,13 @@ class Engine:
             self._start(conversation, DEFAULT_FLOW)
         switched = await self._language(conversation, heard, desk)
         await self._route(conversation, ctx, switched)
+        asked_last = ctx.replies[-1] if ctx.replies else None  # before greetings and notes go on top
         for line in reversed(ctx.found.pop("before", [])):
             _prepend(ctx, line)
         if heard.clipped and ctx.replies:
             _prepend(ctx, say(conversation.locale, "read_in_part"))
         self._greet_first_time(conversation, ctx, turn)
-        _remember_options(conversation, ctx.replies)
+        _remember_options(conversation, ctx.replies, asked_last)
         return ctx.replies
 
     # ------------------------------------------------------------------------------------- routing
@@ -150,6 +153,26 @@ class Engine:
         elif heard.late is not None and not heard.choice:
             await self._running_late(conversation, ctx)
             return
+        asked = None if heard.choice else read_question(heard.text, ctx.business.faq, heard.services)
+        if asked is not None:
+            ctx.found["answer"] = self._answer(conversation, ctx, asked)
+            if asked.kind == "faq":  # "your cancellation policy?" asks about it; it cancels nothing
+                heard = ctx.heard = replace(
+                    heard,
+                    intents=tuple(i for i in heard.intents if i not in (Intent.CANCEL, Intent.RESCHEDULE)),
+                )
+            # Hours and prices asked about a service are questions, not bookings; with a day or time, a
+            # business answer goes on top of the booking it came with ("massage friday at 10, parking?").
+            booking = heard.when or heard.practitioner or (heard.services and asked.kind == "faq")
+            if not self._in_a_step(conversation) and not booking:
+                # A question and nothing else: its answer, and a way to book.
+                ctx.replies.append(
+                    Reply(
+                        text=ctx.found.pop("answer"),
+                        options=(Option(id="book", title=say(conversation.locale, "options/book")),),
+                    )
+                )
+                return
         job = self._job_for(conversation, heard)
         if job == "cancelling" and self._booking_under_way(conversation) and not await ctx.desk.upcoming():
             # "No, cancel" in the middle of a booking, with nothing booked yet: they mean this booking.
@@ -208,6 +231,18 @@ class Engine:
             return "booking"  # inside another job, a service or a day is that job's answer
         return None
 
+    def _in_a_step(self, conversation: Any) -> bool:
+        """A job is waiting for the client's answer to one of its questions."""
+        return not self._finished(conversation) and conversation.state != initial_state(conversation.flow)
+
+    def _answer(self, conversation: Any, ctx: TurnContext, asked: Asked) -> str:
+        locale, business = conversation.locale, ctx.business
+        if asked.kind == "hours":
+            return hours_answer(business, locale)
+        if asked.kind == "prices":
+            return prices_answer(business, locale, asked.services)
+        return say_business(asked.answer or "", business={"name": business.name}) or (asked.answer or "")
+
     def _booking_under_way(self, conversation: Any) -> bool:
         return (
             conversation.flow == "booking"
@@ -243,6 +278,18 @@ class Engine:
             # it counts towards the limit like any turn not understood (no question repeats for ever).
             unanswered = ctx.found.get("unanswered") and not ctx.found.get("started")
             understood = (learned or _understood(ctx.heard) or switched) and not unanswered
+            answer = ctx.found.pop("answer", None)
+            if answer is not None and not understood:
+                # A question in the middle of a job: its answer, then the job's question again, where it was.
+                ctx.replies.append(Reply(text=answer))
+                last = conversation.slots.get("last_reply")
+                if isinstance(last, dict) and last.get("text"):
+                    options = tuple(Option(**o) for o in last.get("options") or ())
+                    text = f"{say(str(last.get('locale') or conversation.locale), 'back_to')}\n{last['text']}"
+                    ctx.replies.append(Reply(text=text, options=options, options_label=last.get("label")))
+                return
+            if answer is not None:
+                ctx.found.setdefault("before", []).insert(0, answer)
             if not understood and conversation.flow != "handoff":
                 conversation.misunderstood = (conversation.misunderstood or 0) + 1
                 if conversation.misunderstood > OFFER_CHOICES_AFTER:
@@ -407,13 +454,22 @@ def _typed_choice(turn: Turn, slots: dict[str, Any]) -> Turn:
     return turn
 
 
-def _remember_options(conversation: Any, replies: list[Reply]) -> None:
+def _remember_options(conversation: Any, replies: list[Reply], asked_last: Reply | None = None) -> None:
     """The options last offered, so a channel that shows them numbered can take "2" for the second."""
     offered = next((reply.options for reply in reversed(replies) if reply.options), ())
-    slots = {k: v for k, v in conversation.slots.items() if k not in ("last_options", "last_titles")}
+    kept = ("last_options", "last_titles", "last_reply")
+    slots = {k: v for k, v in conversation.slots.items() if k not in kept}
     if offered:
         slots["last_options"] = [option.id for option in offered]
         slots["last_titles"] = [_label(option.title) for option in offered]
+    if asked_last is not None:  # what was asked last, to ask again after a question ("is there parking?")
+        last = asked_last
+        slots["last_reply"] = {
+            "text": last.text[-1000:],
+            "options": [{"id": o.id, "title": o.title, "description": o.description} for o in last.options],
+            "label": last.options_label,
+            "locale": conversation.locale,
+        }
     if slots != conversation.slots:
         conversation.slots = slots
 

@@ -167,7 +167,7 @@ async def test_a_person_answering_from_the_page_inbox_takes_over(jola: Jola) -> 
 
     assert await client.says("Thanks Sam, can I come at 10?") == []
     taken = await conversation(jola, PSID)
-    assert taken.handled_by == "staff"
+    assert (taken.handled_by, taken.needs_staff) == ("staff", True)  # stands out in the staff app's inbox
     async with jola.db.read() as session:
         rows = await session.execute(
             select(Message.author, Message.text)

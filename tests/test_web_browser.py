@@ -166,3 +166,21 @@ async def test_the_pages_fit_a_phone(jola: Jola, browser: Browser) -> None:
 
 async def no_sideways_scroll(page: Page) -> Any:
     return await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+async def test_booking_from_the_calendar(jola: Jola, browser: Browser) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await log_in(page, jola)
+    await page.get_by_role("link", name="Calendar").click()
+    await page.goto(url(jola, "/calendar?date=2026-11-27"))
+    await page.get_by_role("link", name="New booking").click()
+    await page.get_by_label("Service").select_option("massage")
+    await page.get_by_label("Time").fill("13:00")
+    await page.get_by_label("Client's name").fill("Bo Berg")
+    await page.get_by_label("Client's phone").fill("+45 22 33 44 55")
+    await page.get_by_role("button", name="Book").click()
+    await expect(page.get_by_role("status")).to_contain_text("Booked. The client was not told")
+    await page.get_by_role("link", name="← Calendar").click()
+    await expect(page.locator("a.block", has_text="Bo Berg")).to_contain_text("13:00")
+    await context.close()
