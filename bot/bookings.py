@@ -21,10 +21,12 @@ from flows.calendars import Calendar, Slot
 from flows.context import ServiceInfo
 from flows.desk import Desk
 from storage.appointments import (
+    ACTIVE,
     AppointmentView,
     change_status,
     find_or_create_client,
     get_appointment,
+    list_appointments,
     lock_calendar,
 )
 from storage.clients import fill_client_name
@@ -85,6 +87,12 @@ async def book(
                 )
             if booking.name:
                 await fill_client_name(session, tenant.id, client_id, booking.name, now)
+            already = await list_appointments(
+                session, tenant.id, start=booking.start, end=booking.end, client_id=client_id
+            )
+            if any(a.status in ACTIVE and a.start < booking.end and booking.start < a.end for a in already):
+                # A second click on "Book", or a resend: the client is booked then already.
+                raise Refused(409, "client already booked then", start=iso(booking.start, tenant.zone))
             desk = Desk(
                 session, tenant.profile, client_id, booking.channel, now, actor=actor, cache=calendars
             )

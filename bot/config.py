@@ -85,6 +85,8 @@ class ServerConfig(_Section):
     secret_key: str = ""
     # Where people and Meta reach this server (behind a reverse proxy): https:// makes cookies Secure.
     public_url: str = Field("", pattern=r"^(https?://[^\s/]+(/[^\s]*)?)?$")
+    # Reverse proxies in front of Jola whose X-Forwarded-For is believed (for login throttling per address).
+    trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 

@@ -62,7 +62,7 @@ class LiveHub:
 
     async def start(self, db: Database) -> None:
         if not db.is_sqlite:
-            self._relay = _PostgresRelay(db, self._deliver)
+            self._relay = _PostgresRelay(db, self._deliver, self.resync_all)
             await self._relay.start()
 
     async def stop(self) -> None:
@@ -97,52 +97,104 @@ class LiveHub:
             for stream in self._streams.get(change.business_id, ()):
                 stream.offer(change)
 
+    def resync_all(self) -> None:
+        """Changes may have been missed (the relay was down): every open page fetches everything."""
+        for streams in self._streams.values():
+            for stream in streams:
+                stream.behind = True
+                stream.offer(Change(stream.business_id, None, "resync"))
+
 
 class _PostgresRelay:
-    """NOTIFY out, LISTEN in, on one connection of the process's own (asyncpg)."""
+    """NOTIFY out, LISTEN in, on one connection of the process's own (asyncpg). A lost connection (a
+    database restart, a failover) is made again with backoff, and every open page then fetches
+    everything, having perhaps missed changes meanwhile."""
 
-    def __init__(self, db: Database, deliver: Any) -> None:
+    OUTGOING = 10_000  # batches waiting to be sent; beyond that they are dropped and pages resync later
+
+    def __init__(self, db: Database, deliver: Any, resync: Any) -> None:
         self._db = db
         self._deliver = deliver
+        self._resync = resync
         self._channel = CHANNEL + (f"_{db.schema}" if db.schema else "")
         self._connection: Any = None
-        self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[list[Change]] = asyncio.Queue(self.OUTGOING)
         self._task: asyncio.Task[None] | None = None
         self._context: Any = None
+        self._lost = asyncio.Event()
 
     async def start(self) -> None:
+        await self._connect()
+        self._task = asyncio.create_task(self._send_loop(), name="live-notify")
+
+    async def _connect(self) -> None:
         self._context = self._db.engine.connect()
         connection = await self._context.__aenter__()
         raw = await connection.get_raw_connection()
         self._connection = raw.driver_connection
         await self._connection.add_listener(self._channel, self._heard)
-        self._task = asyncio.create_task(self._send_loop(), name="live-notify")
+        self._connection.add_termination_listener(lambda _connection: self._lost.set())
+        self._lost.clear()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._connection.remove_listener(self._channel, self._heard)
+        if self._context is not None:
+            with contextlib.suppress(Exception):
+                await self._context.__aexit__(None, None, None)
+            self._context = None
+
+    async def _reconnect(self) -> None:
+        await self._close()
+        delay = 0.5
+        while True:
+            try:
+                await self._connect()
+            except Exception as err:
+                log.warning("event=live.reconnect_failed error=%s retry_s=%.1f", type(err).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            log.info("event=live.reconnected")
+            self._resync()
+            return
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):
-            await self._connection.remove_listener(self._channel, self._heard)
-        if self._context is not None:
-            with contextlib.suppress(Exception):
-                await self._context.__aexit__(None, None, None)
+        await self._close()
 
     def send(self, changes: list[Change]) -> None:
-        self._outgoing.put_nowait(changes)
+        try:
+            self._outgoing.put_nowait(changes)
+        except asyncio.QueueFull:
+            self._lost.set()  # too far behind: start afresh, and the pages fetch everything
 
     async def _send_loop(self) -> None:
         while True:
-            batch = await self._outgoing.get()
+            getter = asyncio.ensure_future(self._outgoing.get())
+            lost = asyncio.ensure_future(self._lost.wait())
+            done, _ = await asyncio.wait({getter, lost}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+            if lost in done:
+                while not self._outgoing.empty():
+                    self._outgoing.get_nowait()
+                await self._reconnect()
+                continue
+            lost.cancel()
+            batch = getter.result()
             while not self._outgoing.empty():
                 batch.extend(self._outgoing.get_nowait())
             payload = json.dumps([[c.business_id, c.conversation_id, c.kind] for c in dict.fromkeys(batch)])
             try:
                 for chunk in _chunks(payload):
                     await self._connection.execute("SELECT pg_notify($1, $2)", self._channel, chunk)
-            except Exception as err:  # the pages miss a refresh; the next change brings them up to date
+            except Exception as err:  # the connection is gone: make it again, and the pages resync
                 log.warning("event=live.notify_failed error=%s", type(err).__name__)
+                self._lost.set()
 
     def _heard(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         try:

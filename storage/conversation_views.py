@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Channel, Client, Conversation, ConversationRead, Message
@@ -45,6 +46,7 @@ class MessageView:
     error: str | None = None  # why a send failed or was refused, for staff to see
     kind: str = "text"  # text, options, image, audio, location, ... (the message's type)
     options: tuple[str, ...] = ()  # the buttons or list rows a bot message offered
+    error_code: int | None = None  # Meta's error code of a failed send
 
 
 async def list_conversations(
@@ -103,12 +105,23 @@ async def messages_of(
     returned oldest first; page back by passing the first id as the next `before`."""
     m = Message
     query = select(
-        m.id, m.direction, m.author, m.text, m.status, m.created_at, m.error_title, m.type, m.payload
+        m.id,
+        m.direction,
+        m.author,
+        m.text,
+        m.status,
+        m.created_at,
+        m.error_title,
+        m.type,
+        m.payload,
+        m.error_code,
     ).where(m.business_id == business_id, m.conversation_id == conversation_id)
     if before is not None:
         query = query.where(m.id < before)
     result = await session.execute(query.order_by(m.id.desc()).limit(limit))
-    return [MessageView(*row[:8], options=_offered(row[8])) for row in reversed(result.all())]
+    return [
+        MessageView(*row[:8], options=_offered(row[8]), error_code=row[9]) for row in reversed(result.all())
+    ]
 
 
 def _offered(payload: Any) -> tuple[str, ...]:
@@ -159,10 +172,15 @@ def _read_cursor(cursor: str | None) -> tuple[datetime | None, int] | None:
     if not cursor or "~" not in cursor or len(cursor) > 80:
         return None
     moment, _, ident = cursor.rpartition("~")
-    try:
-        return (datetime.fromisoformat(moment) if moment else None), int(ident)
-    except ValueError:
+    if not ident.isdigit() or len(ident) > 18:
         return None
+    try:
+        when = datetime.fromisoformat(moment) if moment else None
+    except (ValueError, OverflowError):
+        return None
+    if when is not None and when.tzinfo is None:
+        return None
+    return when, int(ident)
 
 
 async def inbox_page(
@@ -321,16 +339,23 @@ async def mark_read(session: AsyncSession, staff_id: int, conversation_id: int) 
     if newest is None:
         return
     r = ConversationRead
-    updated = await session.execute(
+    mine = (r.staff_id == staff_id, r.conversation_id == conversation_id)
+    exists = (await session.execute(select(r.last_read_id).where(*mine))).scalar()
+    if exists is None:
+        try:
+            async with session.begin_nested():  # two tabs opening it at once: one inserts, one updates
+                await session.execute(
+                    insert(r).values(staff_id=staff_id, conversation_id=conversation_id, last_read_id=newest)
+                )
+            return
+        except IntegrityError:
+            pass
+    await session.execute(
         update(r)
-        .where(r.staff_id == staff_id, r.conversation_id == conversation_id)
+        .where(*mine, r.last_read_id < newest)  # never backwards
         .values(last_read_id=newest)
         .execution_options(synchronize_session=False)
     )
-    if not updated.rowcount:
-        await session.execute(
-            insert(r).values(staff_id=staff_id, conversation_id=conversation_id, last_read_id=newest)
-        )
 
 
 @dataclass(frozen=True, slots=True)

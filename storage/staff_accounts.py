@@ -160,8 +160,23 @@ async def logged_in(session: AsyncSession, staff_id: int, password_hash: str | N
     )
 
 
-async def note_failure(session: AsyncSession, keys: list[str], now: datetime) -> None:
-    await session.execute(insert(LoginFailure), [{"key": key, "failed_at": now} for key in keys])
+async def note_failure(session: AsyncSession, keys: list[str], now: datetime) -> list[int]:
+    ids = []
+    for key in keys:
+        result = await session.execute(
+            insert(LoginFailure).values(key=key, failed_at=now).returning(LoginFailure.id)
+        )
+        ids.append(int(result.scalar_one()))
+    return ids
+
+
+async def end_sessions(session: AsyncSession, staff_id: int, now: datetime) -> None:
+    await session.execute(
+        update(Staff)
+        .where(Staff.id == staff_id)
+        .values(session_version=Staff.session_version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def failures_since(session: AsyncSession, key: str, since: datetime) -> int:
@@ -172,12 +187,17 @@ async def failures_since(session: AsyncSession, key: str, since: datetime) -> in
 
 
 async def forget_failures(
-    session: AsyncSession, key: str | None = None, before: datetime | None = None
+    session: AsyncSession,
+    key: str | None = None,
+    before: datetime | None = None,
+    ids: list[int] | None = None,
 ) -> None:
-    """A good login clears its account's count; old failures are dropped."""
+    """A good login clears its account's count (and its own attempt); old failures are dropped."""
     query = delete(LoginFailure)
     if key is not None:
         query = query.where(LoginFailure.key == key)
+    if ids is not None:
+        query = query.where(LoginFailure.id.in_(ids))
     if before is not None:
         query = query.where(LoginFailure.failed_at < before)
     await session.execute(query.execution_options(synchronize_session=False))

@@ -88,6 +88,8 @@ async def test_staff_book_for_a_new_client_who_cannot_be_told(jola: Jola, rita: 
         ({"service": "yoga"}, "Choose a service."),
         ({"date": "27/11"}, "Give a date and a time, like 2026-12-07 and 10:00."),
         ({"time": "25:00"}, "Give a date and a time, like 2026-12-07 and 10:00."),
+        ({"date": "9999-12-31"}, "Give a date and a time, like 2026-12-07 and 10:00."),
+        ({"time": "10:00+01:00"}, "Give a date and a time, like 2026-12-07 and 10:00."),
         ({"name": "", "phone": ""}, "Give the client&#39;s name or phone number."),
         ({"phone": "call me"}, "Write the phone number with its country code, like +45 12 34 56 78."),
         ({"practitioner": "jonas"}, "That practitioner does not do this service."),  # Jonas does not massage
@@ -187,3 +189,15 @@ async def test_a_staff_member_sees_their_own_column_first(jola: Jola) -> None:
 @pytest.mark.parametrize("path", ["/appointments/999999", "/appointments/x"])
 async def test_unknown_appointments_are_404(rita: StaffBrowser, path: str) -> None:
     assert (await rita.get(path)).status == 404
+
+
+async def test_a_second_click_on_book_books_once(jola: Jola, rita: StaffBrowser) -> None:
+    """With "whoever is free", a resend could have booked a second practitioner for the same client."""
+    await add_account(jola, "x@harbour.example")
+    await rita.get("/calendar/new")
+    first = await rita.post("/appointments", booking(name="Bo Berg", phone="+4522334455", service="massage"))
+    assert first.status == 200
+    await rita.get("/calendar/new")
+    again = await rita.post("/appointments", booking(name="Bo Berg", phone="+4522334455", service="physio"))
+    assert again.status == 409 and "The client already has an appointment then." in again
+    assert len(await appointments(jola)) == 1

@@ -6,6 +6,7 @@ The clinic is open weekdays 08:00-12:00 and 13:00-17:00; it is Wednesday 25 Nove
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,7 @@ from storage.models import Conversation
 from tests.conftest import DatabaseTarget, Jola, SettableClock, WhatsAppClient
 from tests.support.clinic import clinic
 from tests.support.fake_graph import FakeGraph
+from tests.support.payloads import whatsapp_status
 from tests.support.staff import StaffBrowser, add_account
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -240,3 +242,26 @@ async def test_danish_for_a_danish_colleague(jola: Jola) -> None:
     inbox = await mette.get("/inbox")
     assert '<html lang="da">' in inbox and "Indbakke" in inbox and "Skal have hjælp" in inbox
     await mette.close()
+
+
+async def test_many_tabs_opening_a_conversation_at_once(jola: Jola, rita: StaffBrowser) -> None:
+    """Each tab marks it read: the first inserts, the others update, none fails (a review found a race)."""
+    client = client_of(jola, "4511111111", "Anna Jensen")
+    await client.says("hi")
+    conversation = await conversation_of(jola, client)
+    pages = await asyncio.gather(*(rita.get(f"/conversations/{conversation}") for _ in range(6)))
+    assert [page.status for page in pages] == [200] * 6
+
+
+async def test_a_message_that_never_arrived_says_why_in_plain_words(jola: Jola, rita: StaffBrowser) -> None:
+    client = client_of(jola, "4511111111", "Anna Jensen")
+    await client.says("hi")
+    [greeting] = jola.graph.sent_to("4511111111")
+    errors = [{"code": 131047, "title": "Re-engagement message"}]
+    await jola.deliver(whatsapp_status(greeting.message_id, "failed", errors=errors))
+    await jola.settle()
+    page = await rita.get(f"/conversations/{await conversation_of(jola, client)}")
+    assert (
+        'class="why" title="Re-engagement message">Not delivered: More than 24 hours since the client wrote: '
+        "only an approved template can be sent.</p>"
+    ) in page

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot import keys
 from bot.live import QUEUE, Change, LiveHub
@@ -135,3 +135,28 @@ async def test_a_change_in_another_process_is_heard(database: DatabaseTarget, fa
     finally:
         await second.client.close()
         await first.client.close()
+
+
+async def test_the_relay_comes_back_after_its_connection_is_lost(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    """PostgreSQL restarted or failed over under us: the relay connects again, every open page is told to
+    fetch everything (it may have missed changes), and changes flow again."""
+    if not database.url.startswith("postgresql"):
+        pytest.skip("SQLite has no relay")
+    jola = await start_jola(make_config(database, fake_graph.url), fake_graph)
+    try:
+        await add_account(jola)
+        browser = StaffBrowser(jola)
+        await browser.log_in()
+        stream = await open_events(browser)
+        relay = jola.app[keys.PIPELINE].live._relay
+        pid = relay._connection.get_server_pid()
+        async with jola.db.write() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert await stream.next() == ("resync", {})
+        await WhatsAppClient(jola, user_id=None).says("hello")
+        assert (await stream.next())[1]["kind"] == "message"
+        await browser.close()
+    finally:
+        await jola.client.close()

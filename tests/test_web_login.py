@@ -3,9 +3,12 @@ another's conversations (issue 15)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import func, select
 from yarl import URL
 
@@ -189,11 +192,18 @@ def test_every_text_of_the_staff_app_is_in_danish() -> None:
 
     from bot.web.calendar import REFUSALS
     from bot.web.i18n import WEB_TEMPLATES
+    from bot.web.reasons import BY_CODE, PLAIN
 
-    said: set[str] = set(REFUSALS.values()) | {
-        "That cannot be booked then.",
-        "That practitioner does not do this service.",
-    }
+    said: set[str] = (
+        set(REFUSALS.values())
+        | {words for _, words in PLAIN}
+        | set(BY_CODE.values())
+        | {"Meta did not say why."}
+        | {
+            "That cannot be booked then.",
+            "That practitioner does not do this service.",
+        }
+    )
     for page in WEB_TEMPLATES.glob("*.html"):
         text = page.read_text()
         said |= set(re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', text))
@@ -203,3 +213,110 @@ def test_every_text_of_the_staff_app_is_in_danish() -> None:
     danish = json.loads((WEB_TEMPLATES / "da.json").read_text())
     assert said - set(danish) == set()
     assert set(danish) - said == set()  # nothing translated that is no longer said
+
+
+# ------------------------------------------------------------------------------------------ from a review
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/%0a/evil.example", "/\t/evil.example"])
+async def test_control_characters_cannot_make_an_open_redirect(browser: StaffBrowser, target: str) -> None:
+    await browser.log_in()
+    async with browser.http.get(
+        browser.base + "/login?next=" + target.replace("\t", "%09"), allow_redirects=False
+    ) as response:
+        assert response.headers["Location"] == "/inbox"
+
+
+async def test_wrong_passwords_sent_at_once_still_meet_the_limit(browser: StaffBrowser) -> None:
+    await browser.get("/login")
+    pages = await asyncio.gather(
+        *(
+            browser.post("/login", {"email": "reception@harbour.example", "password": "guess " * 2})
+            for _ in range(12)
+        )
+    )
+    assert sum(page.status == 400 for page in pages) <= 5
+    assert (
+        await browser.post("/login", {"email": "reception@harbour.example", "password": PASSWORD})
+    ).status == 429
+
+
+async def test_a_failed_login_keeps_where_the_person_was_going(browser: StaffBrowser) -> None:
+    await browser.get("/login?next=/clients")
+    page = await browser.post(
+        "/login", {"email": "reception@harbour.example", "password": "nope nope!", "next": "/clients"}
+    )
+    assert '<input type="hidden" name="next" value="/clients">' in page
+
+
+async def test_a_replayed_cookie_after_logout_opens_nothing(browser: StaffBrowser) -> None:
+    await browser.log_in()
+    [cookie] = [c.value for c in browser.http.cookie_jar if c.key == SESSION_COOKIE]
+    await browser.post("/logout")
+    browser.http.cookie_jar.update_cookies({SESSION_COOKIE: cookie}, response_url=URL(browser.base))
+    assert (await browser.get("/inbox")).url.startswith("/login")
+
+
+async def test_odd_tokens_and_cookies_are_refused_not_500(jola: Jola, browser: StaffBrowser) -> None:
+    await browser.log_in()
+    async with browser.http.post(
+        browser.base + "/account/language", data={"language": "da"}, headers={"X-CSRF-Token": "é"}
+    ) as response:
+        assert response.status == 403
+    browser.http.cookie_jar.clear()
+    browser.http.cookie_jar.update_cookies({SESSION_COOKIE: "abc.é"}, response_url=URL(browser.base))
+    assert (await browser.get("/inbox")).url.startswith("/login")
+
+
+async def test_a_file_where_a_choice_belongs_is_a_400(browser: StaffBrowser) -> None:
+    await browser.log_in()
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", browser.csrf)
+    form.add_field("language", b"da", filename="x.txt")
+    async with browser.http.post(browser.base + "/account/language", data=form) as response:
+        assert response.status == 400
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/inbox?after=2026-01-01T00:00:00~5",
+        "/inbox?after=~99999999999999999999999",
+        "/inbox?after=garbage",
+        "/calendar?date=9999-12-31",
+        "/calendar?date=0001-01-01",
+    ],
+)
+async def test_odd_query_values_are_ignored(browser: StaffBrowser, path: str) -> None:
+    await browser.log_in()
+    assert (await browser.get(path)).status == 200
+
+
+def test_the_address_behind_a_trusted_proxy() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.web.login import client_address
+
+    app = web.Application()
+    app[keys.CONFIG] = parse_config(
+        {"server": {"trusted_proxies": ["10.0.0.1"]}, "businesses": []}, environ={}
+    )
+
+    def asked(remote: str, forwarded: str | None) -> str:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        return client_address(
+            make_mocked_request("POST", "/login", headers=headers, app=app, transport=_Peer(remote))
+        )
+
+    assert asked("10.0.0.1", "203.0.113.9") == "203.0.113.9"
+    assert asked("10.0.0.1", "1.2.3.4, 203.0.113.9") == "203.0.113.9"  # the client can write the left part
+    assert asked("10.0.0.1", "203.0.113.9, 10.0.0.1") == "203.0.113.9"
+    assert asked("198.51.100.7", "203.0.113.9") == "198.51.100.7"  # not a proxy we trust
+
+
+class _Peer:
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self.host, 40000) if name == "peername" else default

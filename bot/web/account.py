@@ -31,7 +31,7 @@ async def calendar_column(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
     chosen = (await request.post()).get("practitioner", "")
     people = {p.key for p in tenant_of(request).profile.practitioners}
-    if chosen != "" and chosen not in people:
+    if not isinstance(chosen, str) or (chosen != "" and chosen not in people):
         return _page(request, status=400, error="Choose a practitioner from the list.")
     async with request.app[keys.DATABASE].write() as session:
         await session.execute(
@@ -47,7 +47,7 @@ async def calendar_column(request: web.Request) -> web.StreamResponse:
 async def language(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
     chosen = (await request.post()).get("language")
-    if chosen not in LANGUAGES:
+    if not isinstance(chosen, str) or chosen not in LANGUAGES:
         return _page(request, status=400, error="Choose a language from the list.")
     async with request.app[keys.DATABASE].write() as session:
         await session.execute(

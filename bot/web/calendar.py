@@ -30,6 +30,7 @@ REFUSALS = {
     "no room free": "No room is free then.",
     "appointment not found": "That appointment no longer exists.",
     "the appointment changed meanwhile": "The appointment changed meanwhile; look again.",
+    "client already booked then": "The client already has an appointment then.",
 }
 
 
@@ -51,11 +52,15 @@ class Block:
     places: str | None = None
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def _day(raw: str | None, today: date) -> date:
     try:
-        return date.fromisoformat(raw) if raw else today
+        day = date.fromisoformat(raw) if raw else today
     except ValueError:
         return today
+    return day if EARLIEST <= day <= LATEST else today
 
 
 def _local(day: date, zone: Any) -> datetime:
@@ -238,6 +243,8 @@ def _start(form: dict[str, str], zone: Any) -> datetime | None:
         day = date.fromisoformat(form["date"].strip())
         clock = time.fromisoformat(form["time"].strip().replace(".", ":"))
     except ValueError:
+        return None
+    if not EARLIEST <= day <= LATEST or clock.tzinfo is not None:
         return None
     return datetime.combine(day, clock.replace(second=0, microsecond=0), zone)
 

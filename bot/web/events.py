@@ -13,8 +13,9 @@ import json
 from aiohttp import web
 
 from bot import keys
-from bot.web.door import STAFF
+from bot.web.door import SESSION, STAFF
 from storage.conversation_views import inbox_counts
+from storage.staff_accounts import staff_by_id
 
 routes = web.RouteTableDef()
 HEARTBEAT = 20.0  # seconds: keeps proxies from closing an idle stream, and notices a gone browser
@@ -45,6 +46,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if getter not in done:
                     getter.cancel()
                     if not done:
+                        if not await _still_signed_in(request):
+                            break  # logged out, a new password, or the account closed meanwhile
                         await response.write(b": keep-alive\n\n")
                     continue
                 changes = [getter.result()]
@@ -54,7 +57,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                     stream.behind = False
                     await response.write(b"event: resync\ndata: {}\n\n")
                     continue
-                for change in dict.fromkeys(changes):
+                for change in dict.fromkeys(c for c in changes if c.kind != "resync"):
                     await response.write(f"data: {json.dumps(change.to_json())}\n\n".encode())
         finally:
             closing.cancel()
@@ -63,6 +66,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     finally:
         hub.unsubscribe(stream)
     return response
+
+
+async def _still_signed_in(request: web.Request) -> bool:
+    session, staff = request[SESSION], request[STAFF]
+    async with request.app[keys.DATABASE].read() as db:
+        now = await staff_by_id(db, staff.id)
+    return now is not None and now.active and now.session_version == session.version
 
 
 @routes.get("/inbox/counts")

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from aiohttp import web
+from yarl import URL
 
 from bot import keys
 from bot.web.door import SIGNER, STAFF
@@ -13,6 +14,7 @@ from bot.web.pages import render
 from bot.web.passwords import MAX_LENGTH, verify_password
 from bot.web.sessions import LOGIN_COOKIE, LOGIN_LIFE, SESSION_COOKIE, SESSION_LIFE, new_nonce
 from storage.staff_accounts import (
+    end_sessions,
     failures_since,
     forget_failures,
     logged_in,
@@ -35,20 +37,50 @@ def secure(request: web.Request) -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of this site: never "//evil.example" or "https://..." (an open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target[:500]
-    return "/inbox"
+    """Only a path of this site: never "//evil.example", "https://..." or "/\t/evil.example" (which URL
+    parsing turns into "//evil.example"): an open redirect."""
+    if (
+        not target
+        or len(target) > 500
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
+        return "/inbox"
+    if not target.startswith("/") or target.startswith("//"):
+        return "/inbox"
+    normal = str(URL(target))
+    return target if normal.startswith("/") and not normal.startswith("//") else "/inbox"
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or behind a proxy listed in `server.trusted_proxies`, the nearest address
+    in X-Forwarded-For that is not one of them (the right-most ones are the ones the proxies added)."""
+    trusted = set(request.app[keys.CONFIG].server.trusted_proxies)
+    peer = request.remote or "-"
+    if peer not in trusted:
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    for hop in reversed(hops[-20:]):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.StreamResponse:
     if STAFF in request:
         raise web.HTTPFound(_safe_next(request.query.get("next")))
-    return _form(request, status=200)
+    return _form(request, status=200, target=request.query.get("next"))
 
 
-def _form(request: web.Request, *, status: int, error: str | None = None, email: str = "") -> web.Response:
+def _form(
+    request: web.Request,
+    *,
+    status: int,
+    error: str | None = None,
+    email: str = "",
+    target: object = None,
+) -> web.Response:
     nonce = request.cookies.get(LOGIN_COOKIE)
     if not nonce or len(nonce) > 64:
         nonce = new_nonce()
@@ -58,7 +90,7 @@ def _form(request: web.Request, *, status: int, error: str | None = None, email:
         status=status,
         error=error,
         email=email,
-        next=_safe_next(request.query.get("next")),
+        next=_safe_next(target if isinstance(target, str) else None),
         login_token=request.app[SIGNER].csrf_token("login:" + nonce),
     )
     response.set_cookie(
@@ -82,20 +114,27 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not nonce or not app[SIGNER].csrf_ok("login:" + nonce, token if isinstance(token, str) else None):
         raise web.HTTPForbidden(text="the login form is out of date (CSRF token); reload the page")
     email, password = form.get("email"), form.get("password")
+    target = form.get("next")
     if not isinstance(email, str) or not isinstance(password, str) or not email.strip() or not password:
-        return _form(request, status=400, error="Enter your email and password.", email=_kept(email))
+        return _form(
+            request, status=400, error="Enter your email and password.", email=_kept(email), target=target
+        )
     if len(email) > 254 or len(password) > MAX_LENGTH:
-        return _form(request, status=400, error="Wrong email or password.", email="")
+        return _form(request, status=400, error="Wrong email or password.", email="", target=target)
     now = app[keys.CLOCK].now()
     signer = app[SIGNER]
     account_key = signer.throttle_key("account", email.strip().casefold())
-    address_key = signer.throttle_key("address", request.remote or "-")
+    address_key = signer.throttle_key("address", client_address(request))
     since = now - THROTTLE_WINDOW
+    # Counted as a failure before the password is checked, and forgotten if it was right: attempts sent
+    # all at once each see the others, so none gets past the limit.
+    async with app[keys.DATABASE].write() as session:
+        attempt = await note_failure(session, [account_key, address_key], now)
     async with app[keys.DATABASE].read() as session:
         account = await login_of(session, email)
         too_many = (
-            await failures_since(session, account_key, since) >= ACCOUNT_TRIES
-            or await failures_since(session, address_key, since) >= ADDRESS_TRIES
+            await failures_since(session, account_key, since) > ACCOUNT_TRIES
+            or await failures_since(session, address_key, since) > ADDRESS_TRIES
         )
     if too_many:
         log.warning("event=web.login_throttled")
@@ -104,17 +143,18 @@ async def login(request: web.Request) -> web.StreamResponse:
             status=429,
             error="Too many failed attempts. Wait 15 minutes and try again.",
             email=_kept(email),
+            target=target,
         )
     right, fresh_hash = await verify_password(account.password_hash if account else None, password)
     if not right or account is None or not account.active:
         async with app[keys.DATABASE].write() as session:
-            await note_failure(session, [account_key, address_key], now)
             await forget_failures(session, before=now - THROTTLE_WINDOW * 4)
         log.info("event=web.login_failed")
-        return _form(request, status=400, error="Wrong email or password.", email=_kept(email))
+        return _form(request, status=400, error="Wrong email or password.", email=_kept(email), target=target)
     async with app[keys.DATABASE].write() as session:
         await logged_in(session, account.id, fresh_hash, now)
         await forget_failures(session, account_key)
+        await forget_failures(session, ids=attempt)
         staff = await staff_by_id(session, account.id)
     assert staff is not None
     cookie, _ = signer.session_cookie(staff.id, staff.session_version, now)
@@ -139,6 +179,11 @@ def _kept(email: object) -> str:
 
 @routes.post("/logout")
 async def logout(request: web.Request) -> web.StreamResponse:
+    """Ends the session for good: its version moves on, so the cookie, replayed, opens nothing (the
+    person's sessions on other devices end too)."""
+    if STAFF in request:
+        async with request.app[keys.DATABASE].write() as session:
+            await end_sessions(session, request[STAFF].id, request.app[keys.CLOCK].now())
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

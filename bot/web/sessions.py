@@ -55,8 +55,10 @@ class Signer:
     def read_session(self, value: str | None, now: datetime) -> Session | None:
         if not value or len(value) > 400 or value.count(".") != 1:
             return None
+        if not value.isascii():
+            return None
         body, mac = value.split(".")
-        if not hmac.compare_digest(mac, self._mac("session", body)):
+        if not hmac.compare_digest(mac.encode(), self._mac("session", body).encode()):
             return None
         try:
             staff_id, version, nonce, issued_at = json.loads(_unb64(body))
@@ -73,7 +75,9 @@ class Signer:
         return self._mac("csrf", nonce)
 
     def csrf_ok(self, nonce: str | None, token: str | None) -> bool:
-        return bool(nonce and token) and hmac.compare_digest(str(token), self.csrf_token(str(nonce)))
+        if not nonce or not token:
+            return False
+        return hmac.compare_digest(str(token).encode(), self.csrf_token(str(nonce)).encode())
 
     def throttle_key(self, kind: str, value: str) -> str:
         """What a failed login is counted under: a keyed hash, never the email or address itself."""

@@ -126,12 +126,17 @@
     return null;
   }
 
+  var pendingChange;
   function changed(change) {
-    if (pending) return;  // several changes at once: one fetch
+    if (pending) {  // several changes at once: one fetch, of everything the page shows if they differ
+      if (!change || !pendingChange || change.conversation !== pendingChange.conversation) pendingChange = null;
+      return;
+    }
+    pendingChange = change;
     pending = setTimeout(function () {
       pending = null;
       checkCounts();
-      refresh(change);
+      refresh(pendingChange);
     }, 150);
   }
 
