@@ -13,14 +13,21 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
 from bot import keys
 from bot.app import create_app
 from bot.config import Config, parse_config
 from bot.signature import sign
+from bot.web import passwords
 from storage.db import Database
 from tests.support.fake_graph import FakeGraph, GraphCall
 from tests.support.payloads import APP_SECRET, PHONE_NUMBER_ID, whatsapp_button, whatsapp_text
+
+# Staff passwords: argon2id at its cheapest here. The production parameters cost ~0.1 s per hash and per
+# check, paid hundreds of times by the web tests; what they test is everything around the hash. (The
+# `jola staff` CLI tests run in subprocesses, with the real parameters.)
+passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 POSTGRES_URL = os.environ.get("JOLA_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

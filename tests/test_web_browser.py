@@ -119,6 +119,9 @@ async def test_a_receptionists_day(jola: Jola, browser: Browser) -> None:
     await client.taps("Yes, book it")
 
     # the calendar shows the booking; staff move it by hand (the dialog asks before cancelling)
+    await first.goto(url(jola, "/"))  # the overview counts what just happened
+    await expect(first.locator(".tiles")).to_contain_text("1 appointments this week")
+    await first.screenshot(path=str(os.environ.get("JOLA_SCREENSHOTS", "/tmp")) + "/jola-overview.png")
     await first.goto(url(jola, "/calendar?date=2026-11-27"))
     await first.screenshot(path=str(os.environ.get("JOLA_SCREENSHOTS", "/tmp")) + "/jola-calendar.png")
     await first.locator("a.block", has_text="Anna Jensen").click()
@@ -151,6 +154,7 @@ async def test_the_pages_fit_a_phone(jola: Jola, browser: Browser) -> None:
     box = await page.get_by_label("Reply").bounding_box()
     assert box is not None and box["width"] <= 375
     for path in (
+        "/",
         "/calendar?date=2026-11-27",
         "/calendar?view=week&date=2026-11-27",
         "/calendar/new",

@@ -14,11 +14,6 @@ from storage.staff_accounts import colleagues
 routes = web.RouteTableDef()
 
 
-@routes.get("/")
-async def home(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/inbox")
-
-
 @routes.get("/inbox")
 async def inbox(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]
