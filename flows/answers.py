@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, datetime, time
 from typing import Any
 
 from flows import formatting
@@ -11,10 +11,10 @@ from flows.texts import say
 
 
 def _clock(moment: time | None, locale: str) -> str:
+    """An opening range's end may be midnight (None): 24:00."""
     if moment is None:
         return "24.00" if locale == "da" else "24:00"
-    sep = "." if locale == "da" else ":"
-    return f"{moment.hour:02d}{sep}{moment.minute:02d}"
+    return formatting.clock(datetime.combine(date.min, moment), locale)
 
 
 def opening_hours(business: BusinessProfile, locale: str) -> list[dict[str, Any]]:

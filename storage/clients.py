@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -211,6 +212,19 @@ async def merge_clients(
 # --- the staff app's client list and record --------------------------------------------------------------
 
 CLIENT_PAGE = 50
+
+
+def client_matches(search: str) -> Any:
+    """A name containing the words (any case), or, when the search looks like a phone number, a phone
+    containing its digits: the staff app's inbox and client list search alike."""
+    text = search.strip().lower()[:100]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    by_name = func.lower(Client.name).contains(text, autoescape=True)
+    if len(digits) >= 3 and len(digits) >= len(text.replace(" ", "").replace("+", "")) - 1:
+        return or_(by_name, Client.phone.contains(digits, autoescape=True))
+    return by_name
+
+
 NOTES_LIMIT = 5000
 
 
@@ -231,12 +245,7 @@ async def client_page(
         Client.business_id == business_id
     )
     if q:
-        text = q.strip().lower()[:100]
-        digits = "".join(ch for ch in text if ch.isdigit())
-        matches = [func.lower(Client.name).contains(text, autoescape=True)]
-        if len(digits) >= 3:
-            matches.append(Client.phone.contains(digits, autoescape=True))
-        query = query.where(or_(*matches))
+        query = query.where(client_matches(q))
     if before is not None:
         query = query.where(Client.id < before)
     rows = [

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.clients import client_matches
 from storage.models import Channel, Client, Conversation, ConversationRead, Message
 
 # Which conversations each status filter keeps; None lists them all.
@@ -49,27 +50,24 @@ class MessageView:
     error_code: int | None = None  # Meta's error code of a failed send
 
 
+def _with_client(business_id: str, *more: Any) -> Any:
+    """The business's conversations with their channel and client: id, channel, client id, name, phone,
+    who handles it, needs staff, then `more`."""
+    c = Conversation
+    return (
+        select(c.id, Channel.kind, c.client_id, Client.name, Client.phone, c.handled_by, c.needs_staff, *more)
+        .join(Channel, Channel.id == c.channel_id)
+        .join(Client, Client.id == c.client_id)
+        .where(c.business_id == business_id)
+    )
+
+
 async def list_conversations(
     session: AsyncSession, business_id: str, *, status: str | None = None, limit: int = 100
 ) -> list[ConversationView]:
     """The business's conversations, most recent activity first; `status` is one of STATUS_FILTERS."""
     c = Conversation
-    query = (
-        select(
-            c.id,
-            Channel.kind,
-            c.client_id,
-            Client.name,
-            Client.phone,
-            c.handled_by,
-            c.needs_staff,
-            c.state,
-            c.last_message_at,
-        )
-        .join(Channel, Channel.id == c.channel_id)
-        .join(Client, Client.id == c.client_id)
-        .where(c.business_id == business_id)
-    )
+    query = _with_client(business_id, c.state, c.last_message_at)
     if status == "needs_staff":
         query = query.where(c.needs_staff.is_(True))
     elif status in ("staff", "bot"):
@@ -198,23 +196,7 @@ async def inbox_page(
     if show not in INBOX_FILTERS:
         raise ValueError(f"unknown inbox filter {show!r}")
     c = Conversation
-    query = (
-        select(
-            c.id,
-            Channel.kind,
-            c.client_id,
-            Client.name,
-            Client.phone,
-            c.handled_by,
-            c.needs_staff,
-            c.assigned_to,
-            c.last_message_at,
-        )
-        .join(Channel, Channel.id == c.channel_id)
-        .join(Client, Client.id == c.client_id)
-        .where(c.business_id == business_id)
-    )
-    query = _filtered(query, show, reader)
+    query = _filtered(_with_client(business_id, c.assigned_to, c.last_message_at), show, reader)
     few, found_ids = False, []
     if search:
         # One pass over the clients first: few matches are then read by client (an index), many in
@@ -273,14 +255,9 @@ def _filtered(query: Any, show: str, reader: int) -> Any:
 
 
 def _matching(business_id: str, search: str) -> Any:
-    """The clients with a name containing the words, or a phone containing the digits: one pass over the
-    clients, then their conversations in activity order (rather than testing every conversation)."""
-    text = search.strip().lower()[:100]
-    digits = "".join(ch for ch in text if ch.isdigit())
-    by_name = func.lower(Client.name).contains(text, autoescape=True)
-    if len(digits) >= 3 and len(digits) >= len(text.replace(" ", "").replace("+", "")) - 1:
-        by_name = or_(by_name, Client.phone.contains(digits, autoescape=True))
-    return select(Client.id).where(Client.business_id == business_id, by_name)
+    """The clients the search finds: one pass over the clients, then their conversations in activity
+    order (rather than testing every conversation)."""
+    return select(Client.id).where(Client.business_id == business_id, client_matches(search))
 
 
 async def inbox_counts(session: AsyncSession, business_id: str, reader: int) -> dict[str, int]:
@@ -379,26 +356,8 @@ async def conversation_head(
     session: AsyncSession, business_id: str, conversation_id: int
 ) -> ConversationHead | None:
     c = Conversation
-    row = (
-        await session.execute(
-            select(
-                c.id,
-                Channel.kind,
-                c.client_id,
-                Client.name,
-                Client.phone,
-                c.handled_by,
-                c.needs_staff,
-                c.assigned_to,
-                c.flow,
-                c.state,
-                c.last_client_message_at,
-            )
-            .join(Channel, Channel.id == c.channel_id)
-            .join(Client, Client.id == c.client_id)
-            .where(c.business_id == business_id, c.id == conversation_id)
-        )
-    ).first()
+    query = _with_client(business_id, c.assigned_to, c.flow, c.state, c.last_client_message_at)
+    row = (await session.execute(query.where(c.id == conversation_id))).first()
     return ConversationHead(*row[:6], bool(row[6]), *row[7:]) if row else None
 
 

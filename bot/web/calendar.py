@@ -17,6 +17,7 @@ from bot.api.json import phone_digits
 from bot.bookings import NewBooking, Refused, book, cancel, check_practitioner, move
 from bot.notices import tell_client
 from bot.web.door import STAFF
+from bot.web.ids import number, path_id
 from bot.web.pages import render, tenant_of
 from storage.appointments import ACTIVE, AppointmentView, get_appointment, history_for, list_appointments
 
@@ -204,7 +205,7 @@ async def create(request: web.Request) -> web.StreamResponse:
                 error="Write the phone number with its country code, like +45 12 34 56 78.",
             )
         phone = f"+{digits}"
-    client_id = int(form["client"]) if form["client"].isdigit() and len(form["client"]) <= 18 else None
+    client_id = number(form["client"])
     if client_id is None and name is None and phone is None:
         return _form(request, form=form, status=400, error="Give the client's name or phone number.")
     try:
@@ -253,10 +254,7 @@ def _start(form: dict[str, str], zone: Any) -> datetime | None:
 
 
 def _appointment_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPNotFound(text="no such appointment")
-    return int(raw)
+    return path_id(request, "appointment")
 
 
 @routes.get("/appointments/{id}")

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.web.door import STAFF
+from bot.web.ids import number, path_id
 from bot.web.pages import render
 from storage.appointments import history_for, list_appointments
 from storage.clients import NOTES_LIMIT, client_page, client_record, set_notes
@@ -17,14 +18,7 @@ MESSAGES = 100
 
 
 def _id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPNotFound(text="no such client")
-    return int(raw)
-
-
-def _number(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 18 else None
+    return path_id(request, "client")
 
 
 @routes.get("/clients")
@@ -33,7 +27,7 @@ async def clients(request: web.Request) -> web.StreamResponse:
     q = request.query.get("q", "").strip()[:100] or None
     async with request.app[keys.DATABASE].read() as session:
         rows, more = await client_page(
-            session, staff.business_id, q=q, before=_number(request.query.get("before"))
+            session, staff.business_id, q=q, before=number(request.query.get("before"))
         )
     return render(request, "clients.html", rows=rows, more=more, search=q or "")
 
@@ -59,7 +53,7 @@ async def _record(
         appointments = await list_appointments(session, staff.business_id, client_id=client_id, limit=500)
         history = await history_for(session, [a.id for a in appointments])
         messages = await client_messages(
-            session, staff.business_id, client_id, before=_number(request.query.get("before")), limit=MESSAGES
+            session, staff.business_id, client_id, before=number(request.query.get("before")), limit=MESSAGES
         )
     return render(
         request,

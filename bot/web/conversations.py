@@ -12,6 +12,7 @@ from bot import keys
 from bot.channels import text_limit_for
 from bot.staff_actions import Refused, assign, hand, reply_window, send_reply, send_template, templates_of
 from bot.web.door import STAFF
+from bot.web.ids import number, path_id
 from bot.web.pages import render, tenant_of
 from storage.appointments import list_appointments
 from storage.clients import client_record
@@ -25,10 +26,7 @@ MAX_ID = 2**62
 
 
 def _id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPNotFound(text="no such conversation")
-    return int(raw)
+    return path_id(request, "conversation")
 
 
 @routes.get("/conversations/{id}")
@@ -46,8 +44,7 @@ async def _page(
     values: dict[str, list[str]] | None = None,
 ) -> web.Response:
     staff, app = request[STAFF], request.app
-    before_raw = request.query.get("before", "")
-    before = int(before_raw) if before_raw.isdigit() and len(before_raw) <= 18 else None
+    before = number(request.query.get("before"))
     now = app[keys.CLOCK].now()
     async with app[keys.DATABASE].read() as session:
         head = await conversation_head(session, staff.business_id, conversation_id)
@@ -124,10 +121,10 @@ async def give(request: web.Request) -> web.StreamResponse:
     conversation_id, staff = _id(request), request[STAFF]
     form = await request.post()
     raw = form.get("staff_id", "")
-    if not isinstance(raw, str) or not (raw == "" or (raw.isdigit() and len(raw) <= 18)):
+    if raw != "" and number(raw) is None:
         return await _page(request, conversation_id, status=400, error="Choose a colleague from the list.")
     try:
-        await assign(request.app, staff.business_id, conversation_id, int(raw) if raw else None)
+        await assign(request.app, staff.business_id, conversation_id, number(raw))
     except Refused as refused:
         if refused.status == 404:
             raise web.HTTPNotFound(text=refused.message) from None

@@ -93,16 +93,23 @@ def _form(
         next=_safe_next(target if isinstance(target, str) else None),
         login_token=request.app[SIGNER].csrf_token("login:" + nonce),
     )
+    _cookie(request, response, LOGIN_COOKIE, nonce, LOGIN_LIFE, "/login")
+    return response
+
+
+def _cookie(
+    request: web.Request, response: web.StreamResponse, name: str, value: str, life: timedelta, path: str
+) -> None:
+    """Our cookies: HttpOnly, SameSite=Lax, Secure over https."""
     response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
-        max_age=int(LOGIN_LIFE.total_seconds()),
+        name,
+        value,
+        max_age=int(life.total_seconds()),
         httponly=True,
         samesite="Lax",
         secure=secure(request),
-        path="/login",
+        path=path,
     )
-    return response
 
 
 @routes.post("/login")
@@ -159,15 +166,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     assert staff is not None
     cookie, _ = signer.session_cookie(staff.id, staff.session_version, now)
     response = web.HTTPFound(_safe_next(str(form.get("next") or "")))
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(SESSION_LIFE.total_seconds()),
-        httponly=True,
-        samesite="Lax",
-        secure=secure(request),
-        path="/",
-    )
+    _cookie(request, response, SESSION_COOKIE, cookie, SESSION_LIFE, "/")
     response.del_cookie(LOGIN_COOKIE, path="/login")
     log.info("event=web.login business=%s staff=%s", staff.business_id, staff.id)
     raise response

@@ -91,14 +91,9 @@ def render(request: web.Request, template: str, /, *, status: int = 200, **conte
 
 
 def _past(local: datetime, locale: str, today: Any) -> str:
-    days = (today - local.date()).days
-    if days == 1:
+    if (today - local.date()).days == 1:
         return ("I går " if locale == "da" else "Yesterday ") + formatting.clock(local, locale)
-    weekday = formatting.WEEKDAYS["da" if locale == "da" else "en"][local.weekday()][:3]
-    month = formatting.MONTHS["da" if locale == "da" else "en"][local.month - 1][:3]
-    if locale == "da":
-        return f"{weekday} {local.day}. {month} {formatting.clock(local, locale)}"
-    return f"{weekday} {local.day} {month} {formatting.clock(local, locale)}"
+    return formatting.slot_title(local, locale)  # "Thu 26 Nov 10:00"
 
 
 def _browser_locale(request: web.Request) -> str:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.web.door import STAFF
+from bot.web.ids import path_id
 from bot.web.pages import render
 from storage.saved_replies import (
     SHORTCUT_LIMIT,
@@ -58,10 +59,7 @@ async def add(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/replies/{id}")
 async def change(request: web.Request) -> web.StreamResponse:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPNotFound(text="no such saved reply")
-    return await _save(request, int(raw))
+    return await _save(request, path_id(request, "saved reply"))
 
 
 async def _save(request: web.Request, reply_id: int | None) -> web.StreamResponse:
@@ -98,11 +96,8 @@ async def _save(request: web.Request, reply_id: int | None) -> web.StreamRespons
 @routes.post("/replies/{id}/delete")
 async def remove(request: web.Request) -> web.StreamResponse:
     _owner(request)
-    raw = request.match_info["id"]
-    staff = request[STAFF]
+    reply_id, staff = path_id(request, "saved reply"), request[STAFF]
     async with request.app[keys.DATABASE].write() as session:
-        if not (
-            raw.isdigit() and len(raw) <= 18 and await delete_reply(session, staff.business_id, int(raw))
-        ):
+        if not await delete_reply(session, staff.business_id, reply_id):
             raise web.HTTPNotFound(text="no such saved reply")
     raise web.HTTPSeeOther("/replies")
