@@ -15,8 +15,9 @@ from bot.config import Config
 from bot.graph import GraphClient
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
+from bot.profiles import Profiles
 from bot.sender import GraphTransport, Transport
-from bot.tenants import business_profiles, sync_tenants
+from bot.tenants import sync_tenants
 from bot.web import setup_web
 from storage.db import Database
 from storage.migrate import upgrade
@@ -40,6 +41,7 @@ def create_app(config: Config, *, clock: Clock | None = None, workers: bool = Tr
     app[keys.CONFIG] = config
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
+    app[keys.PROFILES] = Profiles(config)
     app[WORKERS] = workers
     app.add_routes(webhook.routes)
     app.add_routes(health.routes)
@@ -55,6 +57,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         await upgrade(db)
         directory = await sync_tenants(db, config, clock)
+        await app[keys.PROFILES].refresh_now(db)
     except BaseException:
         await db.dispose()
         raise
@@ -67,9 +70,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     )
     transport = GraphTransport(graph)
     transports: dict[int, Transport] = {c.id: transport for c in directory if c.transport == "graph"}
-    pipeline = Pipeline(
-        db, config, clock, app[keys.METRICS], directory, business_profiles(config), transports
-    )
+    pipeline = Pipeline(db, config, clock, app[keys.METRICS], directory, app[keys.PROFILES], transports)
     app[keys.DATABASE] = db
     app[keys.DIRECTORY] = directory
     app[keys.PIPELINE] = pipeline

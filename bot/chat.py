@@ -17,7 +17,8 @@ from bot.config import Config
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.process import CommandError, describe_database_error
-from bot.tenants import business_profiles, local_channel, sync_tenants
+from bot.profiles import Profiles
+from bot.tenants import local_channel, sync_tenants
 from flows.messages import ChannelKind, InboundMessage, MessageType, Option, Reply, Sender
 from storage.db import Database
 from storage.inbox import NewEvent
@@ -107,6 +108,8 @@ async def chat(
         await upgrade(db)
         await sync_tenants(db, config, clock)
         terminal = await local_channel(db, business.id, channel, clock)
+        profiles = Profiles(config)
+        await profiles.refresh_now(db)
     except (SQLAlchemyError, OSError) as err:
         await db.dispose()
         raise CommandError(describe_database_error(config, err)) from None
@@ -117,7 +120,7 @@ async def chat(
         clock,
         Metrics(),
         ChannelDirectory([terminal]),
-        business_profiles(config),
+        profiles,
         {terminal.id: transport},
     )
     await pipeline.start()

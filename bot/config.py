@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
@@ -60,11 +61,18 @@ def _weekly_hours(value: Any) -> Any:
         if not isinstance(ranges, str | list):
             problems.append(f'{day}: {ranges!r} is not "HH:MM-HH:MM" or a list of them')
             continue
+        spans = []
         for item in [ranges] if isinstance(ranges, str) else ranges:
             try:
                 _check_range(str(item))
             except ValueError as err:
                 problems.append(f"{day}: {err}")
+            else:
+                spans.append(str(item))
+        spans.sort()
+        for earlier, later in itertools.pairwise(spans):
+            if later[:5] < earlier[6:]:
+                problems.append(f'{day}: "{earlier}" and "{later}" overlap')
     if problems:
         raise ValueError(" | ".join(problems))
     return {day: [ranges] if isinstance(ranges, str) else ranges for day, ranges in value.items()}
@@ -181,14 +189,115 @@ class RemindersConfig(_Section):
         return value
 
 
+CHANNEL_KINDS = ("whatsapp", "messenger", "instagram")
+ChannelKindName = Literal["whatsapp", "messenger", "instagram"]
+
+
+def _every_channel() -> list[str]:
+    return list(CHANNEL_KINDS)
+
+
+def _channel_set(value: list[str]) -> list[str]:
+    return [kind for kind in CHANNEL_KINDS if kind in value]  # each once, in a fixed order
+
+
 class RepliesConfig(_Section):
-    greeting: str | None = None
-    away: str | None = None
+    """Texts the business writes (Jinja2 in a sandbox, flows/business_texts.py) and where each is used."""
+
+    greeting: str | None = Field(None, max_length=4000)  # said on top of the first reply to a new client
+    away: str | None = Field(None, max_length=4000)  # said outside opening hours; booking still goes on
+    greeting_channels: list[ChannelKindName] = Field(default_factory=_every_channel)
+    away_channels: list[ChannelKindName] = Field(default_factory=_every_channel)
+
+    @field_validator("greeting", "away")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return _business_text(value)
+
+    @field_validator("greeting_channels", "away_channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        return _channel_set(value)
+
+
+def _business_text(value: str | None) -> str | None:
+    """Empty is none; anything else must be a text the sandbox accepts, refused at load or save time."""
+    if value is None or not value.strip():
+        return None
+    from flows.business_texts import check  # flows does not import bot; kept local for start-up cost
+
+    problem = check(value)
+    if problem:
+        raise ValueError(problem)
+    return value.strip()
 
 
 class FaqConfig(_Section):
-    keywords: list[str] = Field(min_length=1)
-    answer: str = Field(min_length=1)
+    """An automated answer: the business's text for its keywords, or a built-in answer (`builtin`, from
+    the business's own hours or prices) placed in the list to set its priority. The list's order is the
+    order rules are tried in."""
+
+    keywords: list[str] = Field(default_factory=list)
+    answer: str = Field("", max_length=4000)
+    builtin: Literal["hours", "prices"] | None = None
+    channels: list[ChannelKindName] = Field(default_factory=_every_channel)
+    offer_booking: bool = True  # a "Book now" button under the answer when it is asked outside a booking
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        words = [" ".join(str(word).split()) for word in value]
+        if any(not word for word in words):
+            raise ValueError("a keyword is empty")
+        if any(len(word) > 100 for word in words):
+            raise ValueError("a keyword is longer than 100 characters")
+        return list(dict.fromkeys(words))
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        return _channel_set(value)
+
+    @model_validator(mode="after")
+    def _answer(self) -> FaqConfig:
+        if self.builtin is None:
+            if not self.keywords:
+                raise ValueError(NESTED + "keywords: give at least one keyword or phrase")
+            if not self.answer.strip():
+                raise ValueError(NESTED + "answer: write the answer")
+            problem = _business_text_problem(self.answer)
+            if problem:
+                raise ValueError(NESTED + f"answer: {problem}")
+        return self
+
+
+def _business_text_problem(value: str) -> str | None:
+    from flows.business_texts import check
+
+    return check(value)
+
+
+class HolidayConfig(_Section):
+    """Closed all day from `start` to `end` (both included, the business's dates): no bookings then."""
+
+    start: _Date
+    end: _Date | None = None
+    name: str = Field("", max_length=100)
+
+    @model_validator(mode="after")
+    def _order(self) -> HolidayConfig:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(NESTED + "end: ends before it starts")
+        if self.end is not None and (self.end - self.start).days > 366:
+            raise ValueError(NESTED + "end: a closure longer than a year")
+        return self
+
+    @property
+    def last(self) -> _Date:
+        return self.end or self.start
+
+    def days(self) -> list[_Date]:
+        return [self.start + timedelta(days=n) for n in range((self.last - self.start).days + 1)]
 
 
 _PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
@@ -252,6 +361,10 @@ class SessionConfig(_Section):
 class ServiceConfig(_Section):
     id: str = Field(pattern=_SLUG)
     name: str = Field(min_length=1, max_length=200)
+    names: dict[Literal["en", "da"], str] = Field(
+        default_factory=dict
+    )  # the name in a language, if not `name`
+    active: bool = True  # offered to clients; an inactive service keeps its appointments
     duration_minutes: int = Field(ge=5, le=24 * 60)
     price: float | None = Field(None, ge=0)
     capacity: int = Field(1, ge=1, le=1000)
@@ -307,8 +420,11 @@ class BusinessConfig(_Section):
     timezone: str = "Europe/Copenhagen"
     locale: Literal["en", "da"] = "en"
     currency: str = Field("DKK", pattern=r"^[A-Z]{3}$")  # ISO 4217, for the prices clients are told
+    phone: str = Field("", max_length=40)  # the business's own number, for its texts ({{ business.phone }})
+    address: str = Field("", max_length=300)
     api_token: str = ""
     hours: dict[str, list[str]] = Field(default_factory=dict)
+    holidays: list[HolidayConfig] = Field(default_factory=list)
     booking: BookingConfig = Field(default_factory=BookingConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     replies: RepliesConfig = Field(default_factory=RepliesConfig)
@@ -496,6 +612,14 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
             token = environ.get(f"JOLA_CHANNEL_{asset}_ACCESS_TOKEN")
             if token:
                 channel["access_token"] = token
+
+
+def validate_business(data: dict[str, Any]) -> BusinessConfig:
+    """One business from its keys (the settings pages' saves); problems at key paths under the business."""
+    try:
+        return BusinessConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_problems(err)) from None
 
 
 def parse_config(data: dict[str, Any], environ: dict[str, str] | None = None) -> Config:

@@ -17,6 +17,7 @@ from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
 from bot.live import Change
+from bot.profiles import Profiles
 from bot.receipts import Deferred, Event, apply_statuses, sort_echoes
 from flows.calendar_cache import CalendarCache
 from flows.context import BusinessProfile, Turn
@@ -67,7 +68,7 @@ class _Outgoing:
 @dataclass
 class Handler:
     directory: ChannelDirectory
-    profiles: dict[str, BusinessProfile]
+    profiles: Profiles
     clock: Clock
     app_id: str | None = None  # our Meta app: its echoes are our own sends, anyone else's are a person's
     engine: Engine = field(default_factory=Engine)
@@ -113,6 +114,7 @@ class Handler:
         self, session: AsyncSession, messages: list[InboundMessage | EchoMessage], yield_between: bool
     ) -> None:
         now = self.clock.now()
+        await self.profiles.refresh(session)  # settings saved by any process since the last batch
         records = await load_conversations(session, list({_key(m) for m in messages}))
         out = _Outgoing()
         for message in messages:

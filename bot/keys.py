@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.metrics import Metrics
     from bot.pipeline import Pipeline
+    from bot.profiles import Profiles
     from storage.db import Database
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
@@ -20,3 +21,5 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 DIRECTORY: web.AppKey[ChannelDirectory] = web.AppKey("directory")
 PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline")
+# The businesses as their settings stand (bot/profiles.py): flows, API and staff app read them from here.
+PROFILES: web.AppKey[Profiles] = web.AppKey("profiles")

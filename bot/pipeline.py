@@ -16,8 +16,8 @@ from bot.handling import Handler
 from bot.inbox import InboxWriter
 from bot.live import LiveHub
 from bot.metrics import Metrics
+from bot.profiles import Profiles
 from bot.sender import Sender, Transport
-from flows.context import BusinessProfile
 from storage.db import Database
 from storage.inbox import forget_handled_before, purge_before
 from storage.outbox import purge_finished
@@ -39,7 +39,7 @@ class Pipeline:
         clock: Clock,
         metrics: Metrics,
         directory: ChannelDirectory,
-        profiles: dict[str, BusinessProfile],
+        profiles: Profiles,
         transports: dict[int, Transport],
     ) -> None:
         self.db = db

@@ -1,22 +1,37 @@
-"""Config → database: businesses, services and channels are upserted at start; profiles for the flows."""
+"""Config → database at start (businesses, their first settings, channels); profiles for the flows."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+import logging
 
+from sqlalchemy import select
+
+from bot.business_settings import business_with, document_of, seed_if_new, sync_resources
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
-from bot.config import WEEKDAYS, BusinessConfig, Config, parse_duration
+from bot.config import WEEKDAYS, BusinessConfig, Config, ConfigError, parse_duration
 from flows.availability import BookingRules, narrowed
-from flows.context import BusinessProfile, FaqInfo, PractitionerInfo, RoomInfo, ServiceInfo, SessionInfo
+from flows.context import (
+    BusinessProfile,
+    FaqInfo,
+    Holiday,
+    PractitionerInfo,
+    RoomInfo,
+    ServiceInfo,
+    SessionInfo,
+)
 from flows.messages import ChannelKind
+from storage import business_settings as settings_store
 from storage.db import Database
-from storage.models import Business, Channel, Practitioner, Room, Service
+from storage.models import Business, Channel
+
+log = logging.getLogger(__name__)
 
 
 async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDirectory:
-    """Make the database match the config's businesses; returns where each channel's deliveries belong."""
+    """Make the database know the config's businesses and channels; returns where each channel's
+    deliveries belong. A business's settings come from the file the first time only (then staff edit them,
+    bot/business_settings.py); the rows flows book against follow the stored settings."""
     now = clock.now()
     directory = ChannelDirectory()
     async with db.write() as session:
@@ -27,20 +42,23 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
                     id=b.id, created_at=now, name=b.name, timezone=b.timezone, locale=b.locale
                 )
                 session.add(business)
-            business.name, business.timezone, business.locale = b.name, b.timezone, b.locale
-            await session.flush()
-            existing = {
-                s.key: s for s in (await session.scalars(select(Service).where(Service.business_id == b.id)))
-            }
-            for position, s in enumerate(b.services):
-                service = existing.pop(s.id, None) or Service(business_id=b.id, key=s.id)
-                service.name, service.duration_minutes = s.name, s.duration_minutes
-                service.position, service.active = position, True
-                session.add(service)
-            for stale in existing.values():
-                stale.active = False  # appointments still point at it; it is just no longer offered
-            await _sync_resources(session, Practitioner, b.id, [(p.id, p.name) for p in b.practitioners])
-            await _sync_resources(session, Room, b.id, [(r.id, r.name) for r in b.rooms])
+                await session.flush()
+            await seed_if_new(session, b, now)
+            stored = await settings_store.load(session, b.id)
+            settings = b
+            if stored is not None:
+                try:
+                    settings = business_with(b, stored.document)
+                except ConfigError:
+                    log.error("event=settings.unusable business=%s using=config_file", b.id)
+                if document_of(b) != stored.document:
+                    log.info("event=settings.config_differs business=%s database=wins", b.id)
+            business.name, business.timezone, business.locale = (
+                settings.name,
+                settings.timezone,
+                settings.locale,
+            )
+            await sync_resources(session, settings)
             for c in b.channels:
                 channel = (
                     await session.scalars(
@@ -62,25 +80,6 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
                     )
                 )
     return directory
-
-
-async def _sync_resources(
-    session: AsyncSession,
-    model: type[Practitioner] | type[Room],
-    business_id: str,
-    wanted: list[tuple[str, str]],
-) -> None:
-    """Practitioners or rooms as the config lists them; one left out is kept inactive, since appointments
-    and time off still point at it."""
-    existing = {
-        r.key: r for r in await session.scalars(select(model).where(model.business_id == business_id))
-    }
-    for position, (key, name) in enumerate(wanted):
-        row = existing.pop(key, None) or model(business_id=business_id, key=key)
-        row.name, row.position, row.active = name, position, True
-        session.add(row)
-    for stale in existing.values():
-        stale.active = False
 
 
 async def local_channel(db: Database, business_id: str, kind: str, clock: Clock) -> ChannelInfo:
@@ -124,6 +123,7 @@ def business_profile(b: BusinessConfig) -> BusinessProfile:
         buffer_minutes=b.booking.buffer_minutes,
         min_notice=parse_duration(b.booking.min_notice),
         max_ahead=parse_duration(b.booking.max_ahead),
+        closed=[day for holiday in b.holidays for day in holiday.days()],
     )
     return BusinessProfile(
         id=b.id,
@@ -131,6 +131,12 @@ def business_profile(b: BusinessConfig) -> BusinessProfile:
         locale=b.locale,
         timezone=b.timezone,
         greeting=b.replies.greeting,
+        away=b.replies.away,
+        phone=b.phone,
+        address=b.address,
+        greeting_channels=frozenset(b.replies.greeting_channels),
+        away_channels=frozenset(b.replies.away_channels),
+        holidays=tuple(Holiday(h.start, h.last, h.name) for h in sorted(b.holidays, key=lambda h: h.start)),
         services=tuple(
             ServiceInfo(
                 s.id,
@@ -138,6 +144,8 @@ def business_profile(b: BusinessConfig) -> BusinessProfile:
                 s.duration_minutes,
                 capacity=s.capacity,
                 price=s.price,
+                names=tuple(sorted(s.names.items())),
+                active=s.active,
                 sessions=tuple(
                     SessionInfo(
                         at=session.at,
@@ -163,6 +171,15 @@ def business_profile(b: BusinessConfig) -> BusinessProfile:
             for p in b.practitioners
         ),
         rooms=tuple(RoomInfo(r.id, r.name, frozenset(r.services)) for r in b.rooms),
-        faq=tuple(FaqInfo(tuple(f.keywords), f.answer) for f in b.faq),
+        faq=tuple(
+            FaqInfo(
+                tuple(f.keywords),
+                f.answer,
+                builtin=f.builtin,
+                channels=frozenset(f.channels),
+                offer_booking=f.offer_booking,
+            )
+            for f in b.faq
+        ),
         currency=b.currency,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flows import formatting
@@ -35,7 +35,23 @@ def opening_hours(business: BusinessProfile, locale: str) -> list[dict[str, Any]
     return said
 
 
-def hours_answer(business: BusinessProfile, locale: str) -> str:
+# Holidays this close are said with the opening hours.
+HOLIDAYS_AHEAD = timedelta(days=60)
+
+
+def closures(business: BusinessProfile, locale: str, today: date) -> list[str]:
+    """Coming holidays as a client reads them: "24–26 December (Christmas)", soonest first."""
+    said = []
+    for holiday in business.holidays:
+        if holiday.last < today or holiday.first > today + HOLIDAYS_AHEAD:
+            continue
+        first, last = (formatting.day_month(d, locale) for d in (holiday.first, holiday.last))
+        text = first if holiday.first == holiday.last else f"{first}–{last}"
+        said.append(f"{text} ({holiday.name})" if holiday.name else text)
+    return said
+
+
+def hours_answer(business: BusinessProfile, locale: str, today: date | None = None) -> str:
     groups = opening_hours(business, locale)
     return say(
         locale,
@@ -43,15 +59,24 @@ def hours_answer(business: BusinessProfile, locale: str) -> str:
         business_name=business.name,
         open_days=[g for g in groups if g["hours"]],
         closed=[g["days"] for g in groups if not g["hours"]],
+        holidays=closures(business, locale, today) if today else [],
+    )
+
+
+def hours_lines(business: BusinessProfile, locale: str) -> str:
+    """The opening hours as lines, for a business's own texts ({{ opening_hours }})."""
+    closed = "lukket" if locale == "da" else "closed"
+    return "\n".join(
+        f"{g['days']}: {', '.join(g['hours']) or closed}" for g in opening_hours(business, locale)
     )
 
 
 def prices_answer(business: BusinessProfile, locale: str, asked: tuple[str, ...] = ()) -> str:
-    priced = [s for s in business.services if s.price is not None]
+    priced = [s for s in business.offered if s.price is not None]
     chosen = [s for s in priced if s.key in asked] or priced
     rows = [
         {
-            "name": s.name,
+            "name": s.name_in(locale),
             "minutes": s.duration_minutes,
             "price": f"{s.price:,.0f}".replace(",", "." if locale == "da" else ",")
             if s.price == int(s.price)

@@ -71,6 +71,13 @@ class BookingRules:
     buffer: timedelta = timedelta(0)  # kept free after each appointment
     min_notice: timedelta = timedelta(hours=2)
     max_ahead: timedelta = timedelta(days=60)
+    closed: frozenset[date] = frozenset()  # local dates closed all day (holidays), whatever the weekday
+
+    def ranges_on(self, day: date) -> tuple[Range, ...]:
+        """The local day's opening ranges: none on a closed date."""
+        if day in self.closed:
+            return ()
+        return self.hours.get(day.weekday(), ())
 
     def __post_init__(self) -> None:
         """Reject rules that would make slots meaningless, and keep each day's ranges sorted."""
@@ -98,6 +105,7 @@ class BookingRules:
         buffer_minutes: int = 0,
         min_notice: timedelta = timedelta(hours=2),
         max_ahead: timedelta = timedelta(days=60),
+        closed: Iterable[date] = (),
     ) -> BookingRules:
         """Build rules from config shapes: {"mon": ["08:00-12:00"]}, "24:00" ending the day."""
         parsed: dict[int, tuple[Range, ...]] = {}
@@ -113,6 +121,7 @@ class BookingRules:
             buffer=timedelta(minutes=buffer_minutes),
             min_notice=min_notice,
             max_ahead=max_ahead,
+            closed=frozenset(closed),
         )
 
 
@@ -209,11 +218,27 @@ def is_open(rules: BookingRules, now: datetime, start: datetime) -> bool:
     return any(o.open_at <= start < o.close_at for o in _openings(rules, local.date()))
 
 
+def closed_until(rules: BookingRules, now: datetime) -> datetime | bool | None:
+    """False when the business is open at `now`; else when it next opens (UTC), None if not within the
+    booking horizon (or ever). Holidays and DST changes are counted as the days' openings count them."""
+    now = _utc(now, "now")
+    day = now.astimezone(rules.zone).date()
+    last = (now + max(rules.max_ahead, timedelta(days=14))).astimezone(rules.zone).date()
+    while day <= last:
+        for opening in _openings(rules, day):
+            if opening.open_at <= now < opening.close_at:
+                return False
+            if opening.open_at > now:
+                return opening.open_at
+        day += _ONE_DAY
+    return None
+
+
 def opens_on(rules: BookingRules, now: datetime, day: date) -> bool:
     """Whether the business is open on the local `day`, and it is today or later within the horizon."""
     today = _utc(now, "now").astimezone(rules.zone).date()
     last = (_utc(now, "now") + rules.max_ahead).astimezone(rules.zone).date()
-    return today <= day <= last and bool(rules.hours.get(day.weekday()))
+    return today <= day <= last and bool(rules.ranges_on(day))
 
 
 def clashes(busy: Iterable[Busy], start: datetime, end: datetime, buffer: timedelta) -> list[Busy]:
@@ -425,7 +450,7 @@ def _instant(zone: ZoneInfo, wall: datetime) -> datetime:
 
 def _openings(rules: BookingRules, day: date) -> tuple[_Opening, ...]:
     """The day's opening ranges; an end of None is the next midnight."""
-    return _day_openings(rules.zone, rules.hours.get(day.weekday(), ()), day)
+    return _day_openings(rules.zone, rules.ranges_on(day), day)
 
 
 @lru_cache(maxsize=8192)
@@ -499,7 +524,7 @@ def _scan(
     last_day = window.latest.astimezone(rules.zone).date()
     chosen: list[datetime] = []
     while day <= last_day and len(chosen) < count:
-        if rules.hours.get(day.weekday()):
+        if rules.ranges_on(day):
             for start in _day_slots(rules, duration, taken, window, day):
                 if part is None or _in_part(start.astimezone(rules.zone).time(), part):
                     chosen.append(start)

@@ -183,14 +183,16 @@ class BookingFlow(PicksATime, Flow):
     # ------------------------------------------------------------------------------------- actions
 
     def ask_service(self) -> None:
-        services = self.t.business.services
+        services = self.t.business.offered
         asked = self.t.business.practitioner(self.wanted_with())
         if asked is not None:
             services = tuple(s for s in services if asked.does(s.key)) or services
         choices = [s for s in services if s.key in (self.slots.get("service_choices") or ())]
         self.forget("service_choices")
         options = [
-            Option(id=f"{SERVICE}{s.key}", title=s.name, description=f"{s.duration_minutes} min")
+            Option(
+                id=f"{SERVICE}{s.key}", title=s.name_in(self.locale), description=f"{s.duration_minutes} min"
+            )
             for s in (choices or services)
         ]
         if not choices:

@@ -294,6 +294,8 @@ class Calendar:
             for session in service.sessions:
                 if session.on != day and day.weekday() not in session.weekdays:
                     continue
+                if session.on != day and day in self.business.rules.closed:
+                    continue  # a weekly class does not meet on a holiday; one set for that date does
                 start = instant_of(self.zone, datetime.combine(day, session.at))
                 if start is not None and self.since <= start < self.until:
                     found.append(

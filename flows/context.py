@@ -8,6 +8,8 @@ from typing import Any
 
 from flows.messages import MessageType
 
+ALL_CHANNELS = frozenset({"whatsapp", "messenger", "instagram"})
+
 
 @dataclass(frozen=True, slots=True)
 class SessionInfo:
@@ -28,10 +30,15 @@ class ServiceInfo:
     capacity: int = 1  # more than 1: a class, held at `sessions`
     sessions: tuple[SessionInfo, ...] = ()
     price: float | None = None  # in the business's currency; None: not said
+    names: tuple[tuple[str, str], ...] = ()  # (locale, name) where the name differs by language
+    active: bool = True  # offered to clients; an inactive one still names its existing appointments
 
     @property
     def is_class(self) -> bool:
         return self.capacity > 1
+
+    def name_in(self, locale: str) -> str:
+        return next((name for lang, name in self.names if lang == locale), self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,16 @@ class FaqInfo:
 
     keywords: tuple[str, ...]
     answer: str
+    builtin: str | None = None  # "hours" or "prices": answered from the business's own data
+    channels: frozenset[str] = ALL_CHANNELS  # where the answer is given
+    offer_booking: bool = True  # a "Book" button under it, asked outside a booking
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    first: date
+    last: date
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +92,13 @@ class BusinessProfile:
     name: str
     locale: str
     timezone: str
-    greeting: str | None = None
+    greeting: str | None = None  # the business's text for a new client (flows/business_texts.py)
+    away: str | None = None  # said outside opening hours, once per closed spell
+    greeting_channels: frozenset[str] = ALL_CHANNELS
+    away_channels: frozenset[str] = ALL_CHANNELS
+    holidays: tuple[Holiday, ...] = ()
+    phone: str = ""
+    address: str = ""
     services: tuple[ServiceInfo, ...] = ()
     rules: Any = None  # flows.availability.BookingRules: hours, slot step, buffer, notice, horizon
     ask_phone: bool = True
@@ -83,6 +106,25 @@ class BusinessProfile:
     rooms: tuple[RoomInfo, ...] = ()
     faq: tuple[FaqInfo, ...] = ()  # the business's own answers, matched by keywords
     currency: str = "DKK"
+
+    @property
+    def offered(self) -> tuple[ServiceInfo, ...]:
+        """The services clients may book now."""
+        return tuple(s for s in self.services if s.active)
+
+    def answers_on(self, channel: str | None) -> tuple[FaqInfo, ...]:
+        """The automated answers given on `channel`, in the business's order; the built-in ones (hours,
+        prices) after the business's own unless the business placed them."""
+        placed = {item.builtin for item in self.faq if item.builtin}
+        extra = tuple(FaqInfo((), "", builtin=kind) for kind in ("hours", "prices") if kind not in placed)
+        return tuple(item for item in (*self.faq, *extra) if channel is None or channel in item.channels)
+
+    def service_name(self, name: str, locale: str) -> str:
+        """A service's name (as stored on appointments) in `locale`, where the business gave one."""
+        for service in self.services:
+            if service.name == name:
+                return service.name_in(locale)
+        return name
 
     def practitioner(self, key: str | None) -> PractitionerInfo | None:
         return next((p for p in self.practitioners if p.key == key), None)

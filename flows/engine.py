@@ -18,8 +18,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import formatting
-from flows.answers import hours_answer, prices_answer
+from flows import business_texts, formatting
+from flows.answers import hours_answer, hours_lines, prices_answer
+from flows.availability import closed_until
 from flows.booking import BookingFlow
 from flows.cancelling import CancellingFlow
 from flows.context import BusinessProfile, Turn
@@ -30,7 +31,7 @@ from flows.heard import LINK_NO, LINK_YES, Heard, understand
 from flows.messages import Option, Reply
 from flows.reconfirming import ReconfirmingFlow
 from flows.rescheduling import ReschedulingFlow
-from flows.texts import say, say_business
+from flows.texts import say
 from flows.understanding.intents import Intent
 from flows.understanding.normalise import fold
 from flows.understanding.questions import Asked, read_question
@@ -120,7 +121,8 @@ class Engine:
             _prepend(ctx, line)
         if heard.clipped and ctx.replies:
             _prepend(ctx, say(conversation.locale, "read_in_part"))
-        self._greet_first_time(conversation, ctx, turn)
+        await self._say_away(conversation, ctx, turn)
+        await self._greet_first_time(conversation, ctx, turn)
         _remember_options(conversation, ctx.replies, asked_last)
         return ctx.replies
 
@@ -153,9 +155,15 @@ class Engine:
         elif heard.late is not None and not heard.choice:
             await self._running_late(conversation, ctx)
             return
-        asked = None if heard.choice else read_question(heard.text, ctx.business.faq, heard.services)
+        asked = (
+            None
+            if heard.choice
+            else read_question(
+                heard.text, ctx.business.answers_on(ctx.desk.channel), heard.services, builtins=False
+            )
+        )
         if asked is not None:
-            ctx.found["answer"] = self._answer(conversation, ctx, asked)
+            ctx.found["answer"] = await self._answer(conversation, ctx, asked)
             if asked.kind == "faq":  # "your cancellation policy?" asks about it; it cancels nothing
                 heard = ctx.heard = replace(
                     heard,
@@ -166,11 +174,9 @@ class Engine:
             booking = heard.when or heard.practitioner or (heard.services and asked.kind == "faq")
             if not self._in_a_step(conversation) and not booking:
                 # A question and nothing else: its answer, and a way to book.
+                book = Option(id="book", title=say(conversation.locale, "options/book"))
                 ctx.replies.append(
-                    Reply(
-                        text=ctx.found.pop("answer"),
-                        options=(Option(id="book", title=say(conversation.locale, "options/book")),),
-                    )
+                    Reply(text=ctx.found.pop("answer"), options=(book,) if asked.offer_booking else ())
                 )
                 return
         job = self._job_for(conversation, heard)
@@ -235,13 +241,59 @@ class Engine:
         """A job is waiting for the client's answer to one of its questions."""
         return not self._finished(conversation) and conversation.state != initial_state(conversation.flow)
 
-    def _answer(self, conversation: Any, ctx: TurnContext, asked: Asked) -> str:
+    async def _answer(self, conversation: Any, ctx: TurnContext, asked: Asked) -> str:
         locale, business = conversation.locale, ctx.business
         if asked.kind == "hours":
-            return hours_answer(business, locale)
+            return hours_answer(business, locale, ctx.desk.local_now.date())
         if asked.kind == "prices":
             return prices_answer(business, locale, asked.services)
-        return say_business(asked.answer or "", business={"name": business.name}) or (asked.answer or "")
+        return await self._business_text(asked.answer or "", conversation, ctx) or (asked.answer or "")
+
+    async def _business_text(
+        self, source: str, conversation: Any, ctx: TurnContext, name: str | None = None
+    ) -> str | None:
+        """A text the business wrote, filled in for this client (flows/business_texts.py)."""
+        needs = business_texts.uses(source)
+        name = name or getattr(conversation, "client_name", None) or ""
+        context: dict[str, Any] = {
+            "business": {
+                "name": ctx.business.name,
+                "phone": ctx.business.phone,
+                "address": ctx.business.address,
+            },
+            "client": {"first_name": name.split(" ")[0] if name else "", "name": name},
+        }
+        if "opening_hours" in needs:
+            context["opening_hours"] = hours_lines(ctx.business, conversation.locale)
+        if "next_free_slot" in needs:
+            context["next_free_slot"] = await self._next_free(conversation, ctx)
+        return business_texts.render(source, context)
+
+    async def _next_free(self, conversation: Any, ctx: TurnContext) -> str:
+        """The soonest free start of any service clients can book (a few looked at), as a client reads it."""
+        found = []
+        for service in [s for s in ctx.business.offered if not s.is_class][:5]:
+            found += [slot.start for slot in await ctx.desk.soonest(service, count=1)]
+        if not found:
+            return ""
+        return formatting.moment(ctx.desk.local(min(found)), conversation.locale, ctx.desk.local_now.date())
+
+    async def _say_away(self, conversation: Any, ctx: TurnContext, turn: Turn) -> None:
+        """Outside opening hours (or on a holiday) the business's away message goes on top of the reply,
+        once per closed spell; the bot goes on booking all the same."""
+        business, channel = ctx.business, ctx.desk.channel
+        if not business.away or not ctx.replies or (channel and channel not in business.away_channels):
+            return
+        reopens = closed_until(business.rules, ctx.desk.now)
+        if reopens is False:
+            return  # open now
+        spell = reopens.isoformat() if reopens else "closed"
+        if conversation.slots.get("away_said") == spell:
+            return
+        text = await self._business_text(business.away, conversation, ctx, turn.client_name)
+        if text:
+            conversation.slots = {**conversation.slots, "away_said": spell}
+            _prepend(ctx, _tidy(text))
 
     def _booking_under_way(self, conversation: Any) -> bool:
         return (
@@ -397,19 +449,18 @@ class Engine:
         await desk.remember_language(wanted)
         return heard.asked_language is not None
 
-    def _greet_first_time(self, conversation: Any, ctx: TurnContext, turn: Turn) -> None:
+    async def _greet_first_time(self, conversation: Any, ctx: TurnContext, turn: Turn) -> None:
         if conversation.slots.get("greeted") or not ctx.replies:
             return
         conversation.slots = {**conversation.slots, "greeted": True}
+        business, channel = ctx.business, ctx.desk.channel
+        if business.greeting and channel and channel not in business.greeting_channels:
+            return  # the business turned its greeting off on this channel
         first = (turn.client_name or "").split(" ")[0]
         greeting = None
         # The business wrote its greeting in its own language; a client writing another gets ours in theirs.
-        if ctx.business.greeting and conversation.locale == ctx.business.locale:
-            greeting = say_business(
-                ctx.business.greeting,
-                client={"first_name": first, "name": turn.client_name or ""},
-                business={"name": ctx.business.name},
-            )
+        if business.greeting and conversation.locale == business.locale:
+            greeting = await self._business_text(business.greeting, conversation, ctx, turn.client_name)
             greeting = _tidy(greeting) if greeting else None
         greeting = greeting or say(
             conversation.locale, "greeting", client_name=first, business_name=ctx.business.name

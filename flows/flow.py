@@ -78,6 +78,10 @@ class Flow(StateMachine):
     # ------------------------------------------------------------------------------------- speaking
 
     def say(self, template: str, /, **context: Any) -> str:
+        if isinstance(
+            context.get("service_name"), str
+        ):  # in the client's language, where the business gave one
+            context["service_name"] = self.t.business.service_name(context["service_name"], self.locale)
         return say(self.locale, template, business_name=self.t.business.name, **context)
 
     def reply(self, text: str, options: list[Option] | tuple[Option, ...] = ()) -> None:

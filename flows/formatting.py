@@ -69,6 +69,13 @@ def _date(value: date, locale: str, today: date | None) -> str:
     return f"{weekday} {value.day} {month}{year}"
 
 
+def day_month(value: date, locale: str) -> str:
+    """ "24 December" / "24. december": a date without its weekday (holidays)."""
+    locale = _locale(locale)
+    month = MONTHS[locale][value.month - 1]
+    return f"{value.day}. {month}" if locale == "da" else f"{value.day} {month}"
+
+
 def moment(value: datetime, locale: str, today: date | None = None) -> str:
     """ "Thursday 26 November at 10:00" / "torsdag den 26. november kl. 10.00"; "tomorrow, Thursday 26
     November, at 10:00" / "i morgen, torsdag den 26. november, kl. 10.00" when close."""

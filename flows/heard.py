@@ -128,7 +128,10 @@ def understand(turn: Turn, business: BusinessProfile, now: datetime) -> Heard:
 
 
 def _read(text: str, business: BusinessProfile, now: datetime) -> Heard:
-    candidates = [ServiceCandidate(s.key, s.name) for s in business.services]
+    candidates = [
+        ServiceCandidate(s.key, s.name, tuple(name for _, name in s.names if name != s.name))
+        for s in business.offered
+    ]
     asked = read_practitioner(text, [(p.key, p.name) for p in business.practitioners])
     dated = spelled_out(mended(text))  # "wensday" is Wednesday, "3 15 pm" is 15:15
     when = read_when(dated, business.locale, now)

@@ -73,6 +73,34 @@ class Business(Base):
     calendar_version: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
 
 
+class BusinessSettings(Base):
+    """What staff set up for a business (hours, services, replies, rules...), as one validated document
+    (bot/config.py's business model without its channels and secrets). Seeded from the config file once;
+    after that this row is the truth. `version` goes up with every save, so every process sees a change
+    on its next message and two people saving at once cannot overwrite each other unseen."""
+
+    __tablename__ = "business_settings"
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(BigId, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SettingsChange(Base):
+    """Who changed which settings, when: what each key was and became."""
+
+    __tablename__ = "settings_changes"
+    __table_args__ = (Index("ix_settings_changes_business_at", "business_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))  # "Mia Holm", "jola business reseed", "config file"
+    section: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(BigId)  # the settings version the change made
+    changes: Mapped[list[Any]] = mapped_column(JSON)  # [{"key", "before", "after"}]
+
+
 class Service(Base):
     """Something a client can book; synced from the business's config."""
 
@@ -158,6 +186,9 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     notes: Mapped[str | None] = mapped_column(Text)  # staff's notes on the client
+    # Made by the business trying its own bot (the playground, `jola chat`): kept out of the client list,
+    # statistics and reminders, and never matched with a real client.
+    test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class ClientIdentity(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Jola, WhatsAppClient
 
 
@@ -55,23 +57,27 @@ async def test_a_danish_business_greets_in_danish(database, fake_graph) -> None:
         await jola.client.close()
 
 
-async def test_a_business_greeting_is_used_and_a_broken_one_falls_back(database, fake_graph) -> None:  # type: ignore[no-untyped-def]
-    """Business-authored texts render in a sandbox; a typo in them never silences the bot."""
+async def test_a_business_greeting_is_used_and_a_broken_one_is_refused_when_loaded(
+    database, fake_graph
+) -> None:  # type: ignore[no-untyped-def]
+    """Business-authored texts render in a sandbox; a broken or unsafe one is refused before it is used,
+    with the key named, never discovered when a client writes."""
+    from bot.config import ConfigError
     from tests.conftest import make_config, start_jola
 
-    for greeting, expected in (
-        (
-            "Hello {{ client.first_name }}, this is {{ business.name }}.",
-            "Hello Test, this is Harbour Clinic.",
-        ),
-        ("Hello {{ client.first_name ", "Hi Test, welcome to Harbour Clinic!"),
-        ("{{ ''.__class__.__mro__ }}", "Hi Test, welcome to Harbour Clinic!"),
-    ):
-        config = make_config(database, fake_graph.url, business={"replies": {"greeting": greeting}})
-        jola = await start_jola(config, fake_graph)
-        try:
-            client = WhatsAppClient(jola, wa_id=f"4512{len(fake_graph.calls):06d}", user_id=None)
-            [reply] = await client.says("hi")
-            assert reply.text.startswith(expected), reply.text
-        finally:
-            await jola.client.close()
+    for greeting in ("Hello {{ client.first_name ", "{{ ''.__class__.__mro__ }}"):
+        with pytest.raises(ConfigError) as refused:
+            make_config(database, fake_graph.url, business={"replies": {"greeting": greeting}})
+        assert refused.value.problems[0].startswith("businesses[0].replies.greeting: line 1: ")
+    config = make_config(
+        database,
+        fake_graph.url,
+        business={"replies": {"greeting": "Hello {{ client.first_name }}, this is {{ business.name }}."}},
+    )
+    jola = await start_jola(config, fake_graph)
+    try:
+        client = WhatsAppClient(jola, wa_id="4512000001", user_id=None)
+        [reply] = await client.says("hi")
+        assert reply.text.startswith("Hello Test, this is Harbour Clinic."), reply.text
+    finally:
+        await jola.client.close()

@@ -22,7 +22,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def setup_api(app: web.Application) -> None:
     """Add the API's routes and its door; needs the config already on the app."""
-    app[TENANTS] = tenants_of(app[keys.CONFIG])
+    app[TENANTS] = tenants_of(app[keys.CONFIG], app[keys.PROFILES])
     app[CALENDARS] = CalendarCache()
     app.middlewares.append(api_door)
     for module in (appointments, availability, clients, conversations, practitioners, staff):
@@ -43,6 +43,8 @@ async def api_door(request: web.Request, handler: Handler) -> web.StreamResponse
     try:
         tenant = authenticate(request)
         business = tenant.id
+        if keys.DATABASE in request.app:
+            await request.app[keys.PROFILES].refresh_soon(request.app[keys.DATABASE])
         request[TENANT] = tenant
         response = await handler(request)
     except Unauthorized as refused:

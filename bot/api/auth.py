@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.config import Config
-from bot.tenants import business_profiles
+from bot.profiles import Profiles
 from flows.calendar_cache import CalendarCache
 from flows.context import BusinessProfile
 
 
-@dataclass(frozen=True, slots=True)
 class Tenant:
-    """What the API needs of one business: who it is, its zone, buffer and token, and its profile
-    (services, practitioners, rooms, classes and booking rules, as the bot sees them)."""
+    """What the API and the staff app need of one business: who it is and its token, and its profile
+    (services, practitioners, rooms, classes and booking rules as the bot sees them right now: the
+    settings pages may change them while the process runs, bot/profiles.py)."""
 
-    id: str
-    zone: ZoneInfo
-    buffer: timedelta
-    token: bytes
-    profile: BusinessProfile
+    __slots__ = ("_profiles", "id", "token")
+
+    def __init__(self, id: str, token: bytes, profiles: Profiles) -> None:
+        self.id, self.token, self._profiles = id, token, profiles
+
+    @property
+    def profile(self) -> BusinessProfile:
+        return self._profiles[self.id]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.profile.timezone)
+
+    @property
+    def buffer(self) -> timedelta:
+        return self.profile.rules.buffer  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:  # never print the token
         return f"Tenant(id={self.id!r})"
@@ -36,18 +46,8 @@ TENANT: web.RequestKey[Tenant] = web.RequestKey("api_tenant")
 CALENDARS: web.AppKey[CalendarCache] = web.AppKey("api_calendars", CalendarCache)
 
 
-def tenants_of(config: Config) -> tuple[Tenant, ...]:
-    profiles = business_profiles(config)
-    return tuple(
-        Tenant(
-            id=b.id,
-            zone=ZoneInfo(b.timezone),
-            buffer=profiles[b.id].rules.buffer,
-            token=b.api_token.encode(),
-            profile=profiles[b.id],
-        )
-        for b in config.businesses
-    )
+def tenants_of(config: Config, profiles: Profiles) -> tuple[Tenant, ...]:
+    return tuple(Tenant(b.id, b.api_token.encode(), profiles) for b in config.businesses)
 
 
 class Unauthorized(Exception):

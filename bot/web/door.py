@@ -88,6 +88,7 @@ async def _through(request: web.Request, handler: Handler) -> web.StreamResponse
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_FORM, actual_size=request.content_length or 0)
     session = app[SIGNER].read_session(request.cookies.get(SESSION_COOKIE), app[keys.CLOCK].now())
     if session is not None:
+        await app[keys.PROFILES].refresh_soon(app[keys.DATABASE])  # another process's settings save
         async with app[keys.DATABASE].read() as db:
             staff = await staff_by_id(db, session.staff_id)
         if staff is not None and staff.active and staff.session_version == session.version:

@@ -42,6 +42,7 @@ class Asked:
     kind: str  # hours | prices | faq
     answer: str | None = None  # the business's own answer (faq)
     services: tuple[str, ...] = ()
+    offer_booking: bool = True
 
 
 def _words(text: str) -> list[str]:
@@ -76,18 +77,27 @@ def _contains(words: list[str], keyword: tuple[str, ...]) -> bool:
     )
 
 
-def read_question(text: str, faq: Sequence[FaqInfo], services: tuple[str, ...] = ()) -> Asked | None:
-    """The question in `text`, if it asks one we can answer; the business's own answers come first."""
+_BUILTIN = {"hours": HOURS, "prices": PRICES}
+
+
+def read_question(
+    text: str, answers: Sequence[FaqInfo], services: tuple[str, ...] = (), *, builtins: bool = True
+) -> Asked | None:
+    """The question in `text`, if one of `answers` (in order: the first that matches wins) answers it.
+    The built-in answers not placed in `answers` come after them, unless `builtins` is False."""
     if not isinstance(text, str) or not text.strip():
         return None
     clipped = text[:600]
     words = _words(clipped)
-    for item in faq:
-        if any(_contains(words, _keyword(keyword)) for keyword in item.keywords):
-            return Asked("faq", answer=item.answer)
     plain = " ".join(words)
-    if HOURS.search(plain):
-        return Asked("hours")
-    if PRICES.search(plain):
-        return Asked("prices", services=services)
+    placed = {item.builtin for item in answers if item.builtin}
+    extra = [FaqInfo((), "", builtin=kind) for kind in _BUILTIN if builtins and kind not in placed]
+    for item in (*answers, *extra):
+        matched = any(_contains(words, _keyword(keyword)) for keyword in item.keywords)
+        if item.builtin is None:
+            if matched:
+                return Asked("faq", answer=item.answer, offer_booking=item.offer_booking)
+        elif matched or _BUILTIN[item.builtin].search(plain):
+            found = services if item.builtin == "prices" else ()
+            return Asked(item.builtin, services=found, offer_booking=item.offer_booking)
     return None
