@@ -15,7 +15,19 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import keys
-from bot.web import account, calendar, clients, conversations, events, inbox, login, overview, replies
+from bot.web import (
+    account,
+    calendar,
+    clients,
+    conversations,
+    events,
+    inbox,
+    login,
+    overview,
+    playground,
+    replies,
+    settings,
+)
 from bot.web.door import SIGNER, WEB_TENANTS, web_door
 from bot.web.sessions import Signer
 
@@ -36,7 +48,19 @@ def setup_web(app: web.Application) -> None:
     app[SIGNER] = Signer(key)
     app[WEB_TENANTS] = {tenant.id: tenant for tenant in app[TENANTS]}
     app.middlewares.append(web_door)
-    for module in (login, overview, inbox, conversations, events, clients, account, replies, calendar):
+    for module in (
+        login,
+        overview,
+        inbox,
+        conversations,
+        events,
+        clients,
+        account,
+        replies,
+        calendar,
+        settings,
+        playground,
+    ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, append_version=True, name="static")
     app.on_shutdown.append(_end_streams)
