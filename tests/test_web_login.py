@@ -204,13 +204,17 @@ def test_every_text_of_the_staff_app_is_in_danish() -> None:
             "That practitioner does not do this service.",
         }
     )
-    for page in WEB_TEMPLATES.glob("*.html"):
+    for page in WEB_TEMPLATES.rglob("*.html"):
         text = page.read_text()
         said |= set(re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', text))
         said |= set(re.findall(r"\bt\(\s*'((?:[^'\\]|\\.)*)'", text))
     for module in (WEB_TEMPLATES.parent.parent / "bot" / "web").glob("*.py"):
         said |= set(re.findall(r'error="([^"]*\.)"', module.read_text()))  # sentences; codes end bare
-    danish = json.loads((WEB_TEMPLATES / "da.json").read_text())
+    danish: dict[str, str] = {}
+    for table in [WEB_TEMPLATES / "da.json", *sorted((WEB_TEMPLATES / "da").glob("*.json"))]:
+        found = json.loads(table.read_text())
+        assert not set(found) & set(danish), f"{table.name} translates a text another file translates"
+        danish.update(found)
     assert said - set(danish) == set()
     assert set(danish) - said == set()  # nothing translated that is no longer said
 

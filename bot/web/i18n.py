@@ -16,10 +16,15 @@ LANGUAGES = {"en": "English", "da": "Dansk"}
 
 @lru_cache(maxsize=4)
 def _table(locale: str) -> dict[str, str]:
-    path: Path = WEB_TEMPLATES / f"{locale}.json"
-    if locale == "en" or not path.exists():
+    """`<locale>.json`, and one file per part of the app in `<locale>/` (settings.json, playground.json)."""
+    if locale == "en":
         return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    paths: list[Path] = [WEB_TEMPLATES / f"{locale}.json", *sorted((WEB_TEMPLATES / locale).glob("*.json"))]
+    table: dict[str, str] = {}
+    for path in paths:
+        if path.exists():
+            table.update(json.loads(path.read_text(encoding="utf-8")))
+    return table
 
 
 def translate(locale: str, text: str, /, **values: Any) -> str:
