@@ -51,6 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     passwd.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
     passwd.add_argument("--email", required=True, metavar="E")
 
+    business = commands.add_parser("business", help="a business's settings")
+    business_commands = business.add_subparsers(dest="business_command", required=True, metavar="COMMAND")
+    reseed = business_commands.add_parser(
+        "reseed",
+        help="apply the config file's settings (hours, services, replies...) over the database's, saying "
+        "what changes; staff edits are otherwise never overwritten by the file",
+    )
+    reseed.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    reseed.add_argument("--business", metavar="ID", help="only this business (default: every one)")
+    reseed.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+
     flows = commands.add_parser("flows", help="the conversation state machines")
     flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="COMMAND")
     diagram = flow_commands.add_parser(
@@ -154,6 +165,14 @@ def _staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _business(args: argparse.Namespace) -> int:
+    from bot.reseed import reseed
+
+    config = _config(args.config, announce=False)
+    print(asyncio.run(reseed(config, business=args.business, dry_run=args.dry_run)))
+    return 0
+
+
 def _flows(args: argparse.Namespace) -> int:
     from flows.diagrams import diagram, document
     from flows.engine import FLOWS
@@ -173,6 +192,7 @@ COMMANDS = {
     "check-config": _check_config,
     "chat": _chat,
     "staff": _staff,
+    "business": _business,
     "flows": _flows,
 }
 

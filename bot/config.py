@@ -577,7 +577,7 @@ def _problems(error: ValidationError) -> list[str]:
         if message.startswith(NESTED):
             lines.extend(f"{path}.{part}" for part in message.removeprefix(NESTED).split(" | "))
             continue
-        if path.endswith(".hours") and item["type"] == "value_error":
+        if (path == "hours" or path.endswith(".hours")) and item["type"] == "value_error":
             # BusinessConfig._hours: "day: problem" parts joined by " | ", each reported at hours.<day>.
             lines.extend(f"{path}.{part}" for part in message.split(" | "))
             continue

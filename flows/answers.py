@@ -45,8 +45,7 @@ def closures(business: BusinessProfile, locale: str, today: date) -> list[str]:
     for holiday in business.holidays:
         if holiday.last < today or holiday.first > today + HOLIDAYS_AHEAD:
             continue
-        first, last = (formatting.day_month(d, locale) for d in (holiday.first, holiday.last))
-        text = first if holiday.first == holiday.last else f"{first}–{last}"
+        text = formatting.day_span(holiday.first, holiday.last, locale)
         said.append(f"{text} ({holiday.name})" if holiday.name else text)
     return said
 

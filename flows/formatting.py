@@ -76,6 +76,16 @@ def day_month(value: date, locale: str) -> str:
     return f"{value.day}. {month}" if locale == "da" else f"{value.day} {month}"
 
 
+def day_span(first: date, last: date, locale: str) -> str:
+    """ "24–26 December", "30 December–2 January" / "24.–26. december"; one day: "24 December"."""
+    if first == last:
+        return day_month(first, locale)
+    if (first.year, first.month) == (last.year, last.month):
+        dot = "." if _locale(locale) == "da" else ""
+        return f"{first.day}{dot}–{day_month(last, locale)}"
+    return f"{day_month(first, locale)}–{day_month(last, locale)}"
+
+
 def moment(value: datetime, locale: str, today: date | None = None) -> str:
     """ "Thursday 26 November at 10:00" / "torsdag den 26. november kl. 10.00"; "tomorrow, Thursday 26
     November, at 10:00" / "i morgen, torsdag den 26. november, kl. 10.00" when close."""

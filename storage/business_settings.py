@@ -106,6 +106,34 @@ async def save(
     return int(version)
 
 
+async def record(
+    session: AsyncSession,
+    business_id: str,
+    *,
+    section: str,
+    actor: str,
+    staff_id: int | None,
+    changes: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """A change kept outside the document (a practitioner's time off), recorded like any other."""
+    version = await session.scalar(
+        select(BusinessSettings.version).where(BusinessSettings.business_id == business_id)
+    )
+    session.add(
+        SettingsChange(
+            business_id=business_id,
+            at=now,
+            staff_id=staff_id,
+            actor=actor[:200],
+            section=section,
+            version=int(version or 0),
+            changes=changes,
+        )
+    )
+    await session.flush()
+
+
 async def history(session: AsyncSession, business_id: str, limit: int = 50) -> list[ChangeView]:
     rows = await session.scalars(
         select(SettingsChange)

@@ -363,3 +363,37 @@ def test_chat_with_bad_config_is_one_line(tmp_path: Path) -> None:
     assert line.removeprefix("jola: ").removesuffix(" (and 6 more; see jola check-config)") in (
         BAD_CONFIG_PROBLEMS
     )
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+
+def test_business_reseed_says_what_it_changes_and_only_then_changes_it(tmp_path: Path) -> None:
+    """The file seeds the settings once; editing it later changes nothing until `jola business reseed`,
+    which lists each change (--dry-run: and stops there) and records it."""
+    database = f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}"
+    config = write_config(tmp_path / "jola.toml", database)
+    first = jola("business", "reseed", "--config", str(config), cwd=tmp_path)
+    assert (first.returncode, first.stdout) == (
+        0,
+        "harbour-clinic: the database already matches the config; nothing to change\n",
+    )
+    config.write_text(
+        config.read_text().replace('name = "Harbour Clinic"', 'name = "Harbour Physio"')
+        + '\n[businesses.hours]\nmon = ["09:00-15:00"]\n'
+    )
+    tried = jola("business", "reseed", "--config", str(config), "--dry-run", cwd=tmp_path)
+    assert tried.returncode == 0, tried.stderr
+    assert tried.stdout.splitlines() == [
+        "harbour-clinic: would change 2 settings:",
+        "  name: Harbour Clinic -> Harbour Physio",
+        '  hours.mon: (none) -> ["09:00-15:00"]',
+        "Nothing was changed (--dry-run).",
+    ]
+    done = jola("business", "reseed", "--config", str(config), "--business", "harbour-clinic", cwd=tmp_path)
+    assert done.stdout.splitlines()[0] == "harbour-clinic: changed 2 settings:"
+    again = jola("business", "reseed", "--config", str(config), cwd=tmp_path)
+    assert again.stdout == "harbour-clinic: the database already matches the config; nothing to change\n"
+    nowhere = jola("business", "reseed", "--config", str(config), "--business", "nowhere", cwd=tmp_path)
+    assert nowhere.returncode == 1
+    assert nowhere.stderr == 'jola: no business "nowhere" in the config (there are: harbour-clinic)\n'

@@ -204,6 +204,11 @@ def test_every_text_of_the_staff_app_is_in_danish() -> None:
             "That practitioner does not do this service.",
         }
     )
+    from bot.web import settings
+    from flows.business_texts import VARIABLES
+
+    said |= set(settings.LABELS.values()) | set(settings.DAY_NAMES.values()) | {"new"}
+    said |= {plain for _, plain in settings._PLAIN} | {what for what, _ in VARIABLES.values()}
     for page in WEB_TEMPLATES.rglob("*.html"):
         text = page.read_text()
         said |= set(re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', text))
