@@ -711,17 +711,27 @@ def demo_config(data_dir: Path = DEMO_DIR) -> Config:
                     "api_token": kept["api_token"],
                     "hours": {day: weekdays for day in WEEKDAYS[:5]} | {"sat": ["10:00-14:00"]},
                     "services": [
-                        {"id": "massage", "name": "Massage", "duration_minutes": 60},
-                        {"id": "physio-first", "name": "Physiotherapy, first visit", "duration_minutes": 45},
+                        {"id": "massage", "name": "Massage", "duration_minutes": 60, "price": 450},
+                        {
+                            "id": "physio-first",
+                            "name": "Physiotherapy, first visit",
+                            "names": {"da": "Fysioterapi, første besøg"},
+                            "duration_minutes": 45,
+                            "price": 650,
+                        },
                         {
                             "id": "physio-follow-up",
                             "name": "Physiotherapy, follow-up",
+                            "names": {"da": "Fysioterapi, opfølgning"},
                             "duration_minutes": 30,
+                            "price": 450,
                         },
                         {
                             "id": "back-school",
                             "name": "Back school (group)",
+                            "names": {"da": "Rygskole (hold)"},
                             "duration_minutes": 60,
+                            "price": 150,
                             "capacity": 8,
                             "sessions": [{"days": ["tue", "thu"], "time": "17:30", "practitioner": "ida"}],
                         },
@@ -741,11 +751,20 @@ def demo_config(data_dir: Path = DEMO_DIR) -> Config:
                         {"id": "ida", "name": "Ida Lund", "services": ["massage", "back-school"]},
                     ],
                     "rooms": [{"id": "massage-room", "name": "Massage room", "services": ["massage"]}],
+                    "address": "Havnegade 12, 1058 København K",
+                    "replies": {
+                        "away": "We're closed right now, but I can still book you in."
+                        "{% if next_free_slot %} The first free time is {{ next_free_slot }}.{% endif %}",
+                    },
                     "faq": [
                         {
                             "keywords": ["parking", "parkering"],
                             "answer": "There is free parking behind the clinic.",
-                        }
+                        },
+                        {
+                            "keywords": ["address", "where are you", "adresse", "hvor ligger"],
+                            "answer": "You find us at {{ business.address }}.",
+                        },
                     ],
                     "channels": [{"kind": "whatsapp", "phone_number_id": "100000000000002"}],
                 }
