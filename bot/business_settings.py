@@ -61,7 +61,7 @@ def differences(before: Any, after: Any, key: str = "") -> list[dict[str, Any]]:
         found = []
         for ident in list(dict.fromkeys([*old, *new])):
             found += differences(old.get(ident), new.get(ident), f"{key}[{ident}]")
-        if not found and [i["id"] for i in before] != [i["id"] for i in after]:
+        if [i["id"] for i in before if i["id"] in new] != [i["id"] for i in after if i["id"] in old]:
             found.append(
                 {
                     "key": f"{key} (order)",

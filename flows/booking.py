@@ -143,7 +143,8 @@ class BookingFlow(PicksATime, Flow):
         return None
 
     async def _note_service(self) -> bool:
-        found = [key for key in self.heard.services if self.desk.service(key)]
+        offered = {s.key for s in self.t.business.offered}  # an old button may name one no longer offered
+        found = [key for key in self.heard.services if key in offered]
         if len(found) > 1:
             self.remember(service_choices=found)
             return True

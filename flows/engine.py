@@ -52,7 +52,7 @@ JOBS = {
     Intent.CANCEL: "cancelling",
 }
 # Slots that belong to the conversation, not to one job: kept when a job starts.
-KEPT = ("greeted", "reminded", "stopped", "paused")
+KEPT = ("greeted", "reminded", "stopped", "paused", "away_said")
 # What a booking under way has gathered: kept aside during a side trip (say, cancelling), then resumed.
 BOOKING_SLOTS = ("service", "start", "wanted", "day", "at", "part", "name", "phone", "with", "practitioner")
 # Words that say "I'm coming" (not just "ok"): they reconfirm a booked appointment even without a reminder.
@@ -116,7 +116,8 @@ class Engine:
             self._start(conversation, DEFAULT_FLOW)
         switched = await self._language(conversation, heard, desk)
         await self._route(conversation, ctx, switched)
-        asked_last = ctx.replies[-1] if ctx.replies else None  # before greetings and notes go on top
+        # What was asked last, before greetings and notes go on top (after a side question: the question).
+        asked_last = ctx.found.pop("asked_again", None) or (ctx.replies[-1] if ctx.replies else None)
         for line in reversed(ctx.found.pop("before", [])):
             _prepend(ctx, line)
         if heard.clipped and ctx.replies:
@@ -263,20 +264,21 @@ class Engine:
             },
             "client": {"first_name": name.split(" ")[0] if name else "", "name": name},
         }
+        # The business wrote the text in its own language: what fills it in speaks that language too.
         if "opening_hours" in needs:
-            context["opening_hours"] = hours_lines(ctx.business, conversation.locale)
+            context["opening_hours"] = hours_lines(ctx.business, ctx.business.locale)
         if "next_free_slot" in needs:
-            context["next_free_slot"] = await self._next_free(conversation, ctx)
+            context["next_free_slot"] = await self._next_free(ctx)
         return business_texts.render(source, context)
 
-    async def _next_free(self, conversation: Any, ctx: TurnContext) -> str:
+    async def _next_free(self, ctx: TurnContext) -> str:
         """The soonest free start of any service clients can book (a few looked at), as a client reads it."""
         found = []
         for service in [s for s in ctx.business.offered if not s.is_class][:5]:
             found += [slot.start for slot in await ctx.desk.soonest(service, count=1)]
         if not found:
             return ""
-        return formatting.moment(ctx.desk.local(min(found)), conversation.locale, ctx.desk.local_now.date())
+        return formatting.moment(ctx.desk.local(min(found)), ctx.business.locale, ctx.desk.local_now.date())
 
     async def _say_away(self, conversation: Any, ctx: TurnContext, turn: Turn) -> None:
         """Outside opening hours (or on a holiday) the business's away message goes on top of the reply,
@@ -339,6 +341,10 @@ class Engine:
                     options = tuple(Option(**o) for o in last.get("options") or ())
                     text = f"{say(str(last.get('locale') or conversation.locale), 'back_to')}\n{last['text']}"
                     ctx.replies.append(Reply(text=text, options=options, options_label=last.get("label")))
+                    # What is asked is still the question itself, without "Back to where we were:".
+                    ctx.found["asked_again"] = Reply(
+                        text=last["text"], options=options, options_label=last.get("label")
+                    )
                 return
             if answer is not None:
                 ctx.found.setdefault("before", []).insert(0, answer)
@@ -394,7 +400,7 @@ class Engine:
         today = desk.local_now.date()
         lines = [
             {
-                "service_name": a.service_name,
+                "service_name": ctx.business.service_name(a.service_name, locale),
                 "when": formatting.moment(desk.local(a.start), locale, today),
                 "confirmed": a.status == "confirmed",
                 "practitioner": a.practitioner_name,
@@ -426,7 +432,9 @@ class Engine:
             "running_late",
             minutes=minutes,
             found=appointment is not None,
-            service_name=appointment.service_name if appointment else None,
+            service_name=ctx.business.service_name(appointment.service_name, conversation.locale)
+            if appointment
+            else None,
             when=formatting.clock(ctx.desk.local(appointment.start), conversation.locale)
             if appointment
             else None,

@@ -524,15 +524,16 @@ class PicksAnAppointment:
     def has_appointment(self) -> bool:
         return self.appointment() is not None
 
+    def _service_name(self, appointment: AppointmentView) -> str:
+        return self.t.business.service_name(appointment.service_name, self.locale)
+
     def ask_which(self) -> None:
         upcoming: list[AppointmentView] = self.t.found.get("upcoming") or []
         options = [
             Option(
                 id=f"{APPOINTMENT}{a.id}",
                 title=self.slot_title(a.start),
-                description=f"{a.service_name}, {a.practitioner_name}"
-                if a.practitioner_name
-                else a.service_name,
+                description=", ".join(part for part in (self._service_name(a), a.practitioner_name) if part),
             )
             for a in upcoming[:10]
         ]

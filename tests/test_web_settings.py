@@ -72,7 +72,7 @@ async def test_only_the_owner_sees_and_changes_settings(running: tuple[Jola, obj
 async def test_the_owner_renames_the_business_and_the_next_client_message_uses_it(
     running: tuple[Jola, object], owner: StaffBrowser
 ) -> None:
-    jola, patient = running
+    _jola, patient = running
     page = await open_page(owner, "/settings")
     assert page.status == 200 and 'value="Harbour Clinic"' in page
     saved = await send(
@@ -96,10 +96,12 @@ async def test_the_owner_renames_the_business_and_the_next_client_message_uses_i
          '"08:00-12:00" and "11:00-14:00" overlap'),
         ("/settings/hours", hours_fields(tue="17:00-09:00"), "Opening hours › Tuesday",
          '"17:00-09:00" ends before it starts'),
-        ("/settings/hours", [*hours_fields(mon="08:00-16:00"), ("new_start", "2020-01-01"), ("new_name", "Old")],
+        ("/settings/hours",
+         [*hours_fields(mon="08:00-16:00"), ("new_start", "2020-01-01"), ("new_name", "Old")],
          "Closed dates › new › First closed date", "that date has passed"),
-        ("/settings/services", [("index", "0"), ("action", "save"), ("name", "Massage"), ("duration_minutes", "0"),
-                                ("capacity", "1"), ("active", "on")],
+        ("/settings/services",
+         [("index", "0"), ("action", "save"), ("name", "Massage"), ("duration_minutes", "0"),
+          ("capacity", "1"), ("active", "on")],
          "Services › Massage › Duration (minutes)", "must be at least 5"),
         ("/settings/services", [("index", "0"), ("action", "save"), ("name", "Massage"),
                                 ("duration_minutes", "sixty"), ("capacity", "1")],
@@ -135,13 +137,13 @@ async def test_bad_input_is_refused_naming_the_field_and_nothing_is_saved(
 async def test_opening_hours_and_closed_dates_take_effect_on_the_next_message(
     running: tuple[Jola, object], owner: StaffBrowser
 ) -> None:
-    jola, patient = running
+    _jola, patient = running
     await open_page(owner, "/settings/hours")
     saved = await send(
         owner,
         "/settings/hours",
-        [*hours_fields(mon="8-12, 13:00–17", sat="10-14"), ("new_start", "2026-12-24"), ("new_end", "2026-12-26"),
-         ("new_name", "Christmas")],
+        [*hours_fields(mon="8-12, 13:00–17", sat="10-14"), ("new_start", "2026-12-24"),
+         ("new_end", "2026-12-26"), ("new_name", "Christmas")],
     )  # fmt: skip
     assert saved.status == 200 and 'value="08:00-12:00, 13:00-17:00"' in saved and "Christmas" in saved
     [reply] = await patient.says("what are your opening hours?")  # type: ignore[attr-defined]
@@ -169,7 +171,7 @@ async def test_two_owners_saving_at_once_do_not_overwrite_each_other_unseen(
 async def test_services_are_added_named_per_language_and_turned_off(
     running: tuple[Jola, object], owner: StaffBrowser
 ) -> None:
-    jola, patient = running
+    _jola, patient = running
     await open_page(owner, "/settings/services")
     added = await send(
         owner,
@@ -202,14 +204,15 @@ def _index_of(page: str, name: str) -> str:
 async def test_answers_are_ordered_and_a_new_one_answers_the_next_message(
     running: tuple[Jola, object], owner: StaffBrowser
 ) -> None:
-    jola, patient = running
+    _jola, patient = running
     page = await open_page(owner, "/settings/replies")
     assert "Stop, talk to a person, start over, help" in page and "Opening hours (built in)" in page
     await send(
         owner,
         "/settings/replies",
-        [("action", "add"), ("keywords", "parking, parkering"), ("answer", "Free parking at {{ business.name }}."),
-         ("channels", "whatsapp"), ("offer_booking", "on")],
+        [("action", "add"), ("keywords", "parking, parkering"),
+         ("answer", "Free parking at {{ business.name }}."), ("channels", "whatsapp"),
+         ("offer_booking", "on")],
     )  # fmt: skip
     [reply] = await patient.says("is there parkinng?")  # type: ignore[attr-defined]
     assert reply.text.endswith("\nFree parking at Harbour Clinic.")
@@ -236,8 +239,9 @@ async def test_time_off_is_added_and_removed_and_recorded(
         page = await open_page(owner, "/settings/people")
         assert "Mia Holm" in page and "No time off planned." in page
         added = await send(
-            owner, "/settings/people/time-off", [("practitioner", "mia"), ("from", "2026-11-30"), ("to", "2026-12-01"),
-                                                 ("note", "Course")]
+            owner,
+            "/settings/people/time-off",
+            [("practitioner", "mia"), ("from", "2026-11-30"), ("to", "2026-12-01"), ("note", "Course")],
         )  # fmt: skip
         assert added.status == 200 and "Course" in added
         past = await send(
