@@ -98,6 +98,25 @@ class ServerConfig(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class SmtpConfig(_Section):
+    """The mail server confirmations and reminders go out through, for clients with an email address.
+    No host: no email is sent."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+    security: Literal["starttls", "tls", "none"] = "starttls"  # tls: implicit TLS (port 465)
+    sender: str = ""  # the From address, e.g. "Harbour Clinic <booking@harbour.example>"
+    timeout_seconds: float = Field(20.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sender(self) -> SmtpConfig:
+        if self.host and "@" not in self.sender:
+            raise ValueError(NESTED + 'sender: give the From address, like "Clinic <booking@clinic.example>"')
+        return self
+
+
 class DatabaseConfig(_Section):
     url: str = "sqlite+aiosqlite:///jola-data/jola.db"
     # SQLite: FULL syncs the WAL at every commit (safe against power loss); NORMAL only at checkpoints.
@@ -533,6 +552,7 @@ class Config(_Section):
     meta: MetaConfig = Field(default_factory=MetaConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
     @field_validator("businesses")
@@ -589,6 +609,7 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
     """Secrets may live in the environment rather than the file: JOLA_<SECTION>_<KEY> and the like."""
     for section, keys in {
         "server": ("secret_key",),
+        "smtp": ("password",),
         "database": ("url",),
         "meta": ("app_secret", "verify_token", "app_id", "graph_api_url"),
     }.items():
