@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.graph import GraphClient
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
+from bot.playground import open_playground
 from bot.profiles import Profiles
 from bot.sender import GraphTransport, Transport
 from bot.tenants import sync_tenants
@@ -57,6 +58,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     try:
         await upgrade(db)
         directory = await sync_tenants(db, config, clock)
+        playground = await open_playground(db, config, clock, directory)  # the staff app's /playground
         await app[keys.PROFILES].refresh_now(db)
     except BaseException:
         await db.dispose()
@@ -70,6 +72,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     )
     transport = GraphTransport(graph)
     transports: dict[int, Transport] = {c.id: transport for c in directory if c.transport == "graph"}
+    transports.update(playground)
     pipeline = Pipeline(db, config, clock, app[keys.METRICS], directory, app[keys.PROFILES], transports)
     app[keys.DATABASE] = db
     app[keys.DIRECTORY] = directory
@@ -79,7 +82,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info(
         "event=app.started businesses=%d channels=%d database=%s",
         len(config.businesses),
-        len(transports),
+        len(transports) - len(playground),
         db.dialect,
     )
     try:

@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     reseed.add_argument("--business", metavar="ID", help="only this business (default: every one)")
     reseed.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
 
+    reminders = commands.add_parser("reminders", help="appointment reminders")
+    reminder_commands = reminders.add_subparsers(dest="reminders_command", required=True, metavar="COMMAND")
+    listing = reminder_commands.add_parser("list", help="what is due, and what did not go out and why")
+    listing.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    listing.add_argument("--business", metavar="ID", help="only this business (default: every one)")
+
     flows = commands.add_parser("flows", help="the conversation state machines")
     flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="COMMAND")
     diagram = flow_commands.add_parser(
@@ -173,6 +179,14 @@ def _business(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reminders(args: argparse.Namespace) -> int:
+    from bot.reminder_list import list_reminders
+
+    config = _config(args.config, announce=False)
+    print(asyncio.run(list_reminders(config, business=args.business)))
+    return 0
+
+
 def _flows(args: argparse.Namespace) -> int:
     from flows.diagrams import diagram, document
     from flows.engine import FLOWS
@@ -193,6 +207,7 @@ COMMANDS = {
     "chat": _chat,
     "staff": _staff,
     "business": _business,
+    "reminders": _reminders,
     "flows": _flows,
 }
 

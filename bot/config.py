@@ -98,6 +98,13 @@ class ServerConfig(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class ReminderWorkerConfig(_Section):
+    """The worker that sends reminders when they fall due (what and when: [businesses.reminders])."""
+
+    poll_seconds: float = Field(5.0, gt=0)  # longest wait between looks for due reminders
+    batch_size: int = Field(200, ge=1, le=5000)  # reminders settled per transaction
+
+
 class SmtpConfig(_Section):
     """The mail server confirmations and reminders go out through, for clients with an email address.
     No host: no email is sent."""
@@ -553,6 +560,7 @@ class Config(_Section):
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    reminders: ReminderWorkerConfig = Field(default_factory=ReminderWorkerConfig)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
     @field_validator("businesses")

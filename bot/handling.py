@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.live import Change
 from bot.profiles import Profiles
 from bot.receipts import Deferred, Event, apply_statuses, sort_echoes
+from bot.tenants import TEST_TRANSPORTS
 from flows.calendar_cache import CalendarCache
 from flows.context import BusinessProfile, Turn
 from flows.desk import Desk
@@ -122,9 +123,10 @@ class Handler:
                 # A turn may run without awaiting anything real; let waiting webhook acks in between.
                 await asyncio.sleep(0)
             profile = self.profiles.get(message.business_id)
-            if self.directory.get(message.channel_id) is None or profile is None:
+            channel = self.directory.get(message.channel_id)
+            if channel is None or profile is None:
                 raise UnknownTenant(f"channel {message.channel_id}")
-            who = _who(message)
+            who = _who(message, test=channel.transport in TEST_TRANSPORTS)
             record = records.get(_key(message))
             if record is None or not record.knows(who):
                 fresh = await self._resolve(session, message, who, profile, now)
@@ -305,7 +307,8 @@ def _key(message: InboundMessage | EchoMessage) -> str:
     return message.client_conversation_key if isinstance(message, EchoMessage) else message.conversation_key
 
 
-def _who(message: InboundMessage | EchoMessage) -> Who:
+def _who(message: InboundMessage | EchoMessage, *, test: bool) -> Who:
+    """`test`: the channel is one the business tries its own bot on (the playground, `jola chat`)."""
     sender: Sender = message.recipient if isinstance(message, EchoMessage) else message.sender
     return Who(
         business_id=message.business_id,
@@ -315,6 +318,7 @@ def _who(message: InboundMessage | EchoMessage) -> Who:
         phone=sender.phone,
         name=sender.name,
         username=sender.username,
+        test=test,
     )
 
 

@@ -58,6 +58,15 @@ class Metrics:
             ["reason", "final"],
             registry=r,
         )
+        self.reminders = Counter(
+            "jola_reminders",
+            "Reminders settled when due: queued for sending, skipped (with a reason staff see) or failed",
+            ["outcome"],
+            registry=r,
+        )
+        self.emails = Counter(
+            "jola_emails", "Emails to clients: sent, to be retried, or failed", ["outcome"], registry=r
+        )
         self.sends_in_flight = Gauge(
             "jola_sends_in_flight", "Conversations with a send to the platform in flight", registry=r
         )

@@ -15,8 +15,12 @@ from bot.dispatch import Dispatcher
 from bot.handling import Handler
 from bot.inbox import InboxWriter
 from bot.live import LiveHub
+from bot.mail import Mailer
+from bot.mail_worker import MailWorker
 from bot.metrics import Metrics
+from bot.playground import sweep
 from bot.profiles import Profiles
+from bot.reminders import ReminderWorker
 from bot.sender import Sender, Transport
 from storage.db import Database
 from storage.inbox import forget_handled_before, purge_before
@@ -77,6 +81,19 @@ class Pipeline:
             pressure=self.pressure,
         )
         self.inbox = InboxWriter(db, clock, on_stored=self.dispatcher.wake, metrics=metrics)
+        self.mail = MailWorker(db, clock, profiles, Mailer(config.smtp), metrics)
+        self.reminders = ReminderWorker(
+            db,
+            clock,
+            directory,
+            profiles,
+            metrics,
+            on_queued=self.sender.wake,
+            on_changed=self.live.publish,
+            on_email=self.mail.wake,
+            poll_seconds=config.reminders.poll_seconds,
+            batch_size=config.reminders.batch_size,
+        )
         self._housekeeping: asyncio.Task[None] | None = None
 
     async def start(self, *, workers: bool = True) -> None:
@@ -84,10 +101,14 @@ class Pipeline:
         if workers:
             self.dispatcher.start()
             self.sender.start()
+            self.reminders.start()
+            self.mail.start()
             self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
     async def stop(self) -> None:
         await self.inbox.stop()
+        await self.reminders.stop()
+        await self.mail.stop()
         await self.dispatcher.stop()
         await self.sender.stop()
         if self._housekeeping:
@@ -105,15 +126,17 @@ class Pipeline:
 
     async def keep_house(self) -> None:
         """Forget what is no longer needed: dedupe keys past Meta's retry horizon, finished outbox rows
-        (their text lives on in the message record; the copy in the outbox is not kept)."""
+        (their text lives on in the message record; the copy in the outbox is not kept), and test clients
+        (the playground's, `jola chat`'s) over a day old, their bookings cancelled."""
         now = self.clock.now()
         async with self.db.inbox.write() as session:
             inbox = await purge_before(session, now - DEDUPE_KEEP)
         async with self.db.write() as session:
             await forget_handled_before(session, now - DEDUPE_KEEP)
             outbox = await purge_finished(session, now - OUTBOX_KEEP)
-        if inbox or outbox:
-            log.info("event=housekeeping.purged inbox=%d outbox=%d", inbox, outbox)
+        tests = await sweep(self.db, now)
+        if inbox or outbox or tests:
+            log.info("event=housekeeping.purged inbox=%d outbox=%d test_clients=%d", inbox, outbox, tests)
 
     async def _keep_house(self) -> None:
         await asyncio.sleep(HOUSEKEEPING_FIRST)

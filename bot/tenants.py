@@ -82,9 +82,17 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
     return directory
 
 
-async def local_channel(db: Database, business_id: str, kind: str, clock: Clock) -> ChannelInfo:
-    """A channel that lives in this terminal (jola chat): same pipeline, no Graph API behind it."""
-    external_id = f"terminal:{business_id}:{kind}"
+# Channels on which the business tries its own bot: whoever writes there is a test client (Client.test),
+# kept out of the inbox, the client list, the statistics and reminders, never matched with a real client.
+TEST_TRANSPORTS = frozenset({"terminal", "playground"})
+
+
+async def local_channel(
+    db: Database, business_id: str, kind: str, clock: Clock, transport: str = "terminal"
+) -> ChannelInfo:
+    """A channel that lives in this process, with no Graph API behind it: the terminal of `jola chat`, or
+    the staff app's playground (`transport`). Same pipeline as the real channels."""
+    external_id = f"{transport}:{business_id}:{kind}"
     async with db.write() as session:
         channel = (
             await session.scalars(
@@ -96,7 +104,7 @@ async def local_channel(db: Database, business_id: str, kind: str, clock: Clock)
                 kind=kind,
                 external_id=external_id,
                 business_id=business_id,
-                transport="terminal",
+                transport=transport,
                 active=True,
                 created_at=clock.now(),
             )
@@ -107,7 +115,7 @@ async def local_channel(db: Database, business_id: str, kind: str, clock: Clock)
             business_id=business_id,
             kind=ChannelKind(kind),
             external_id=external_id,
-            transport="terminal",
+            transport=transport,
         )
 
 

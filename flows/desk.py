@@ -17,7 +17,7 @@ from flows.context import BusinessProfile, ServiceInfo
 from flows.messages import Reply
 from storage import appointments as store
 from storage.appointments import AppointmentView, Booked
-from storage.clients import merge_clients
+from storage.clients import merge_clients, set_opted_out
 from storage.staff import queue_message, set_conversation_slots, whatsapp_owner_of
 from storage.time_off import away_between
 
@@ -241,6 +241,10 @@ class Desk:
         """One of this client's appointments, whatever its status (another client's is None)."""
         found = await store.get_appointment(self.session, self.business.id, appointment_id)
         return found if found is not None and found.client_id == self.client_id else None
+
+    async def opt_out(self, out: bool) -> None:
+        """ "stop" (True) or "start" (False): reminders and notices on this channel, for this client."""
+        await set_opted_out(self.session, self.client_id, self.channel, self.now if out else None)
 
     async def upcoming(self) -> list[AppointmentView]:
         return await store.upcoming_for_client(self.session, self.business.id, self.client_id, self.now)

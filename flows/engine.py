@@ -145,10 +145,17 @@ class Engine:
             self._offer_menu(conversation, ctx, "help")
             return
         elif heard.says(Intent.STOP):
-            # Nothing more unless they write again; when they do, they are answered as anyone would be.
+            # No reminders or notices on this channel until "start"; when they write, they are answered as
+            # anyone would be.
             self._start(conversation, DEFAULT_FLOW, fresh=True)
             conversation.slots = {**conversation.slots, "stopped": True}
+            await ctx.desk.opt_out(True)
             self._say(conversation, ctx, "stopped")
+            return
+        elif heard.says(Intent.OPT_IN) and not heard.choice:
+            conversation.slots = {k: v for k, v in conversation.slots.items() if k != "stopped"}
+            await ctx.desk.opt_out(False)
+            self._say(conversation, ctx, "started")
             return
         elif heard.says(Intent.MY_APPOINTMENTS):
             await self._list_appointments(conversation, ctx)

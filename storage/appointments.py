@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import emails, reminders
 from storage.models import (
     Appointment,
     AppointmentHistory,
@@ -55,6 +56,7 @@ class AppointmentView:
     practitioner_name: str | None = None
     room_key: str | None = None
     room_name: str | None = None
+    client_test: bool | None = False  # booked by the business trying its own bot (the playground)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,7 @@ def _views() -> Any:
             p.name,
             r.key,
             r.name,
+            c.test,
         )
         .join(s, s.id == a.service_id)
         .outerjoin(c, c.id == a.client_id)
@@ -257,9 +260,16 @@ async def list_appointments(
     status: str | None = None,
     client_id: int | None = None,
     limit: int = 1000,
+    test: bool | None = None,
 ) -> list[AppointmentView]:
+    """`test=False`: real clients' appointments only (lists and figures); `test=None`: all of them, the
+    playground's test bookings too (they hold their time in the calendar)."""
     a = Appointment
     query = _views().where(a.business_id == business_id)
+    if test is False:
+        query = query.where(or_(Client.test.is_(None), Client.test.is_(False)))
+    elif test:
+        query = query.where(Client.test.is_(True))
     if start is not None:
         query = query.where(a.end_at > start)
     if end is not None:
@@ -325,6 +335,8 @@ async def insert_appointment(
         now=now,
         to_status="booked",
     )
+    await reminders.plan(session, business_id, appointment.id, now)
+    await emails.queue(session, business_id, appointment.id, "booked", now)
     return appointment.id
 
 
@@ -368,6 +380,10 @@ async def change_status(
         from_status=before,
         to_status=to,
     )
+    if to not in ACTIVE:
+        await reminders.drop(session, appointment_id)
+    if to == "cancelled":
+        await emails.queue(session, business_id, appointment_id, "cancelled", now)
     return True
 
 
@@ -427,6 +443,8 @@ async def move_appointment(
         from_status=current[0],
         to_status="booked",
     )
+    await reminders.plan(session, business_id, appointment_id, now)
+    await emails.queue(session, business_id, appointment_id, "moved", now)
     return True
 
 
@@ -505,11 +523,12 @@ async def set_client_locale(session: AsyncSession, client_id: int, locale: str, 
 async def find_or_create_client(
     session: AsyncSession, business_id: str, *, name: str | None, phone: str | None, now: datetime
 ) -> int:
-    """For staff-made bookings: the client with this phone (WhatsApp identities included), or a new one."""
+    """For staff-made bookings: the client with this phone (WhatsApp identities included), or a new one;
+    never a test client (the playground's), whatever number it was given."""
     if phone:
         found = await session.execute(
             select(Client.id)
-            .where(Client.business_id == business_id, Client.phone == phone)
+            .where(Client.business_id == business_id, Client.phone == phone, Client.test.is_(False))
             .order_by(Client.id)
             .limit(1)
         )
@@ -517,7 +536,12 @@ async def find_or_create_client(
         if client_id is None:
             found = await session.execute(
                 select(ClientIdentity.client_id)
-                .where(ClientIdentity.business_id == business_id, ClientIdentity.phone == phone)
+                .join(Client, Client.id == ClientIdentity.client_id)
+                .where(
+                    ClientIdentity.business_id == business_id,
+                    ClientIdentity.phone == phone,
+                    Client.test.is_(False),
+                )
                 .limit(1)
             )
             client_id = found.scalar()

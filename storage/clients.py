@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Channel, Client, ClientIdentity, Conversation
+from storage.models import Appointment, Channel, Client, ClientIdentity, Conversation
 
 SEARCH_LIMIT = 100
 
@@ -73,8 +73,10 @@ async def search_clients(
     limit: int = SEARCH_LIMIT,
 ) -> list[ClientSummary]:
     """Clients of one business, by exact phone (theirs or a channel identity's) and/or a case-insensitive
-    substring of name or phone; oldest first."""
-    query = select(Client.id, Client.name, Client.phone).where(Client.business_id == business_id)
+    substring of name or phone; oldest first. Test clients (the playground) are not listed."""
+    query = select(Client.id, Client.name, Client.phone).where(
+        Client.business_id == business_id, Client.test.is_(False)
+    )
     if phone_digits:
         forms = phone_forms(phone_digits)
         by_identity = select(ClientIdentity.client_id).where(
@@ -121,7 +123,7 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
         phone=client.phone,
         locale=client.locale,
         identities=identities_found,
-        possible_duplicates=await _same_phone(session, business_id, client.id, phones),
+        possible_duplicates=await _same_phone(session, business_id, client.id, phones, test=client.test),
         conversations=[
             ConversationSummary(row[0], row[1], row[2], bool(row[3]), row[4], row[5]) for row in conversations
         ],
@@ -130,10 +132,11 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
 
 
 async def _same_phone(
-    session: AsyncSession, business_id: str, client_id: int, phones: set[str]
+    session: AsyncSession, business_id: str, client_id: int, phones: set[str], *, test: bool = False
 ) -> list[ClientSummary]:
     """Other records with one of these numbers: likely the same person on another channel, for staff to
-    link. Never linked by themselves: a number typed in a chat proves nothing about who typed it."""
+    link. Never linked by themselves: a number typed in a chat proves nothing about who typed it. A test
+    client (the playground) and a real one are never the same person."""
     forms = {form for phone in phones for form in phone_forms(phone.lstrip("+"))}
     if not forms:
         return []
@@ -150,7 +153,7 @@ async def _same_phone(
         return []
     rows = await session.execute(
         select(Client.id, Client.name, Client.phone)
-        .where(Client.id.in_(sorted(ids)[:20]))
+        .where(Client.id.in_(sorted(ids)[:20]), Client.test.is_(test))
         .order_by(Client.id)
     )
     return [ClientSummary(*row) for row in rows]
@@ -173,18 +176,16 @@ async def merge_clients(
 ) -> bool:
     """One person, two records (say WhatsApp and Messenger): everything of `other_id` moves to `keep_id`,
     which keeps its own name and phone and takes the other's where it has none. False if either is
-    not a client of this business."""
-    from storage.models import Appointment
-
+    not a client of this business, or one is a test client (the playground) and the other is not."""
     rows = (
         await session.execute(
-            select(Client.id, Client.name, Client.phone, Client.locale).where(
+            select(Client.id, Client.name, Client.phone, Client.locale, Client.test).where(
                 Client.business_id == business_id, Client.id.in_((keep_id, other_id))
             )
         )
     ).all()
     found = {row.id: row for row in rows}
-    if keep_id == other_id or len(found) != 2:
+    if keep_id == other_id or len(found) != 2 or found[keep_id].test != found[other_id].test:
         return False
     keep, other = found[keep_id], found[other_id]
     for model in (ClientIdentity, Conversation, Appointment):
@@ -240,9 +241,10 @@ async def client_page(
     session: AsyncSession, business_id: str, *, q: str | None = None, before: int | None = None
 ) -> tuple[list[ClientRow], int | None]:
     """The business's clients, newest first, `CLIENT_PAGE` at a time; searched by name (any part, any
-    case) or phone digits. Returns the page and the `before` of the next one (None at the end)."""
+    case) or phone digits. Returns the page and the `before` of the next one (None at the end). Test
+    clients (the playground) are not listed."""
     query = select(Client.id, Client.name, Client.phone, Client.created_at).where(
-        Client.business_id == business_id
+        Client.business_id == business_id, Client.test.is_(False)
     )
     if q:
         query = query.where(client_matches(q))
@@ -267,3 +269,87 @@ async def set_notes(
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)
+
+
+# --- test clients: the business trying its own bot (the playground, `jola chat`) --------------------------
+
+
+async def is_test_client(session: AsyncSession, client_id: int) -> bool:
+    """Whether the client was made by the business trying its own bot: whatever acts on clients by itself
+    (reminders, exports, statistics) leaves these out."""
+    found = await session.execute(select(Client.test).where(Client.id == client_id))
+    return bool(found.scalar())
+
+
+def real_clients_only(column: Any, business_id: str) -> Any:
+    """A clause for rows that name a client in `column` (appointments, conversations): the business's real
+    clients' rows, and rows without a client; not test clients' (the playground's)."""
+    tests = select(Client.id).where(Client.business_id == business_id, Client.test.is_(True))
+    return or_(column.is_(None), column.not_in(tests))
+
+
+async def find_test_clients(
+    session: AsyncSession,
+    business_id: str | None = None,
+    *,
+    identity_prefix: str | None = None,
+    made_before: datetime | None = None,
+) -> list[tuple[str, int]]:
+    """Test clients that still have conversations or identities to remove, as (business id, client id):
+    of one business, whose identity is stored under `identity_prefix` (one staff member's playground),
+    made before a moment (housekeeping)."""
+    i = ClientIdentity
+    identities = select(i.client_id)
+    if identity_prefix is not None:
+        identities = identities.where(i.external_id.startswith(identity_prefix, autoescape=True))
+    query = select(Client.business_id, Client.id).where(Client.test.is_(True), Client.id.in_(identities))
+    if business_id is not None:
+        query = query.where(Client.business_id == business_id)
+    if made_before is not None:
+        query = query.where(Client.created_at < made_before)
+    return [(row[0], row[1]) for row in await session.execute(query.order_by(Client.id))]
+
+
+async def forget_test_clients(session: AsyncSession, business_id: str, client_ids: list[int]) -> None:
+    """Remove test clients: their conversations (messages, outbox rows and read marks go with them), their
+    identities, and the client rows. Appointments are never deleted (a kept calendar sees one go by its
+    cancellation, storage.appointments), so a test client with appointments (cancelled by the caller)
+    stays as a nameless row that keeps them marked as test, out of the client list and the statistics."""
+    if not client_ids:
+        return
+    ids = select(Client.id).where(
+        Client.business_id == business_id, Client.test.is_(True), Client.id.in_(client_ids)
+    )
+    found = list((await session.execute(ids)).scalars())
+    if not found:
+        return
+    for model in (Conversation, ClientIdentity):
+        await session.execute(
+            delete(model).where(model.client_id.in_(found)).execution_options(synchronize_session=False)
+        )
+    booked = select(Appointment.client_id).where(Appointment.client_id.in_(found))
+    await session.execute(
+        delete(Client)
+        .where(Client.id.in_(found), Client.id.not_in(booked))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Client)
+        .where(Client.id.in_(found))
+        .values(name=None, phone=None, notes=None, locale=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def set_opted_out(
+    session: AsyncSession, client_id: int, channel_kind: str | None, at: datetime | None
+) -> None:
+    """The client's "stop" (`at`) or "start" (None) for reminders and notices on one channel."""
+    if channel_kind is None:
+        return
+    await session.execute(
+        update(ClientIdentity)
+        .where(ClientIdentity.client_id == client_id, ClientIdentity.channel_kind == channel_kind)
+        .values(opted_out_at=at)
+        .execution_options(synchronize_session=False)
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.clients import client_matches
+from storage.clients import client_matches, real_clients_only
 from storage.models import Channel, Client, Conversation, ConversationRead, Message
 
 # Which conversations each status filter keeps; None lists them all.
@@ -65,9 +65,10 @@ def _with_client(business_id: str, *more: Any) -> Any:
 async def list_conversations(
     session: AsyncSession, business_id: str, *, status: str | None = None, limit: int = 100
 ) -> list[ConversationView]:
-    """The business's conversations, most recent activity first; `status` is one of STATUS_FILTERS."""
+    """The business's conversations, most recent activity first; `status` is one of STATUS_FILTERS. Test
+    conversations (the playground) are not listed."""
     c = Conversation
-    query = _with_client(business_id, c.state, c.last_message_at)
+    query = _with_client(business_id, c.state, c.last_message_at).where(Client.test.is_(False))
     if status == "needs_staff":
         query = query.where(c.needs_staff.is_(True))
     elif status in ("staff", "bot"):
@@ -192,11 +193,14 @@ async def inbox_page(
     limit: int = INBOX_PAGE,
 ) -> InboxPage:
     """One page of the business's conversations, newest activity first (conversations without any come
-    last), with `reader`'s unread counts; `after` is the previous page's `next_cursor`."""
+    last), with `reader`'s unread counts; `after` is the previous page's `next_cursor`. Test conversations
+    (the playground) are not listed."""
     if show not in INBOX_FILTERS:
         raise ValueError(f"unknown inbox filter {show!r}")
     c = Conversation
-    query = _filtered(_with_client(business_id, c.assigned_to, c.last_message_at), show, reader)
+    query = _filtered(_with_client(business_id, c.assigned_to, c.last_message_at), show, reader).where(
+        Client.test.is_(False)
+    )
     few, found_ids = False, []
     if search:
         # One pass over the clients first: few matches are then read by client (an index), many in
@@ -261,13 +265,15 @@ def _matching(business_id: str, search: str) -> Any:
 
 
 async def inbox_counts(session: AsyncSession, business_id: str, reader: int) -> dict[str, int]:
-    """How many conversations need staff and are the reader's (the tabs' badges)."""
+    """How many conversations need staff and are the reader's (the tabs' badges); test conversations (the
+    playground) are not counted."""
     c = Conversation
+    real = real_clients_only(c.client_id, business_id)
     needs = await session.execute(
-        select(func.count()).where(c.business_id == business_id, c.needs_staff.is_(True))
+        select(func.count()).where(c.business_id == business_id, c.needs_staff.is_(True), real)
     )
     mine = await session.execute(
-        select(func.count()).where(c.assigned_to == reader, c.business_id == business_id)
+        select(func.count()).where(c.assigned_to == reader, c.business_id == business_id, real)
     )
     return {"needs_staff": int(needs.scalar_one()), "mine": int(mine.scalar_one())}
 
@@ -402,3 +408,52 @@ async def client_messages(
         query = query.where(m.id < before)
     rows = await session.execute(query.order_by(m.id.desc()).limit(limit))
     return [ClientMessage(*row) for row in reversed(rows.all())]
+
+
+# --- the playground (bot/web/playground.py) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """Where a conversation stands, found by its key."""
+
+    id: int
+    handled_by: str
+    needs_staff: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """A logged message with its payload (a Reply's JSON for the bot's and staff's messages)."""
+
+    id: int
+    direction: str
+    author: str
+    type: str
+    text: str | None
+    payload: dict[str, Any] | None
+    created_at: datetime
+
+
+async def conversation_by_key(session: AsyncSession, business_id: str, key: str) -> ConversationState | None:
+    c = Conversation
+    row = (
+        await session.execute(
+            select(c.id, c.handled_by, c.needs_staff).where(c.business_id == business_id, c.key == key)
+        )
+    ).first()
+    return ConversationState(row[0], row[1], bool(row[2])) if row else None
+
+
+async def messages_after(
+    session: AsyncSession, business_id: str, conversation_id: int, after: int, limit: int = MESSAGE_PAGE_MAX
+) -> list[LoggedMessage]:
+    """The conversation's messages with an id above `after`, oldest first, at most `limit`."""
+    m = Message
+    rows = await session.execute(
+        select(m.id, m.direction, m.author, m.type, m.text, m.payload, m.created_at)
+        .where(m.business_id == business_id, m.conversation_id == conversation_id, m.id > after)
+        .order_by(m.id)
+        .limit(limit)
+    )
+    return [LoggedMessage(*row) for row in rows]

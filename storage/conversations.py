@@ -23,35 +23,52 @@ class Who:
     phone: str | None = None
     name: str | None = None
     username: str | None = None
+    # Writing on a channel where the business tries its own bot (the playground, `jola chat`): a test
+    # client, never matched with a real one (nor a real one with it).
+    test: bool = False
+
+    @property
+    def external_id(self) -> str:
+        """What the identity is stored under: a test identity apart from a real one with the same number."""
+        return f"test:{self.key}" if self.test else self.key
 
 
 async def identify(session: AsyncSession, who: Who, now: datetime) -> tuple[Client, ClientIdentity]:
     """Find or create the client behind a channel identity.
 
     WhatsApp identities are keyed on the business-scoped user id where present, the phone otherwise; a
-    later message that shows both links them, so the record survives a user adopting a username.
+    later message that shows both links them, so the record survives a user adopting a username. Test
+    clients are found among test clients only, and real ones among real ones.
     """
-    clauses = [ClientIdentity.external_id == who.key]
+    key = who.external_id
+    clauses = [ClientIdentity.external_id == key]
     if who.user_id:
         clauses.append(ClientIdentity.user_id == who.user_id)
     if who.phone:
         clauses.append(ClientIdentity.phone == who.phone)
     result = await session.execute(
         select(ClientIdentity)
+        .join(Client, Client.id == ClientIdentity.client_id)
         .where(
             ClientIdentity.business_id == who.business_id,
             ClientIdentity.channel_kind == who.channel_kind,
             or_(*clauses),
+            Client.test.is_(who.test),
         )
         .order_by(ClientIdentity.id)
     )
     identities = list(result.scalars())
-    identity = next((i for i in identities if i.external_id == who.key), None) or (
+    identity = next((i for i in identities if i.external_id == key), None) or (
         identities[0] if identities else None
     )
     if identity is None:
         client = Client(
-            business_id=who.business_id, name=who.name, phone=who.phone, created_at=now, updated_at=now
+            business_id=who.business_id,
+            name=who.name,
+            phone=who.phone,
+            created_at=now,
+            updated_at=now,
+            test=who.test,
         )
         session.add(client)
         await session.flush()
@@ -59,7 +76,7 @@ async def identify(session: AsyncSession, who: Who, now: datetime) -> tuple[Clie
             business_id=who.business_id,
             client_id=client.id,
             channel_kind=who.channel_kind,
-            external_id=who.key,
+            external_id=key,
             user_id=who.user_id,
             phone=who.phone,
             username=who.username,

@@ -189,6 +189,10 @@ class Client(Base):
     # Made by the business trying its own bot (the playground, `jola chat`): kept out of the client list,
     # statistics and reminders, and never matched with a real client.
     test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # A second path for confirmations and reminders (with a calendar file), when the client gave one.
+    email: Mapped[str | None] = mapped_column(String(254))
+    # The client said "stop" to reminders and notices by email (per channel: ClientIdentity.opted_out_at).
+    email_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ClientIdentity(Base):
@@ -211,6 +215,8 @@ class ClientIdentity(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "stop" on this channel: no reminders or notices here until "start" (answers to their messages go on).
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Staff(Base):
@@ -438,6 +444,51 @@ class HandledEvent(Base):
     __tablename__ = "handled_events"
     provider_key: Mapped[str] = mapped_column(String(300), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Reminder(Base):
+    """One reminder of one appointment (one per lead time): made when the appointment is booked or moved,
+    removed when it is cancelled, claimed once when due (state pending → queued in the transaction that
+    queues its message), or skipped or failed with the reason in plain words."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("appointment_id", "lead"),
+        Index("ix_reminders_due", "state", "due_at"),
+        Index("ix_reminders_business_due", "business_id", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"))
+    lead: Mapped[str] = mapped_column(String(16))  # "24h": how long before the start it was meant for
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # after quiet hours moved it earlier
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending|queued|skipped|failed
+    route: Mapped[str | None] = mapped_column(String(16))  # whatsapp|messenger|instagram|email, once chosen
+    kind: Mapped[str | None] = mapped_column(String(16))  # interactive|template|tag|email
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(String(300))  # why skipped or failed, in plain words
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Email(Base):
+    """An email to a client about an appointment (booked, moved, cancelled, or a reminder), queued in the
+    transaction that made the change and written when sent, from the appointment as it then stands (and
+    to the address the client then has)."""
+
+    __tablename__ = "emails"
+    __table_args__ = (Index("ix_emails_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # booked | moved | cancelled | reminder
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Outbox(Base):

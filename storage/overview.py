@@ -1,5 +1,6 @@
 """The figures on the staff app's overview: bookings made per day and channel, how many conversations
-the bot finished without a person, cancellations and no-shows, over a recent span of days."""
+the bot finished without a person, cancellations and no-shows, over a recent span of days. What the
+business did trying its own bot (the playground's test clients) is left out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Appointment, Conversation, Message
+from storage.clients import real_clients_only
+from storage.models import Appointment, Client, Conversation, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +33,11 @@ async def figures(
     since = datetime.combine(span[0], datetime.min.time(), zone)
     until = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
     a = Appointment
+    real = real_clients_only(a.client_id, business_id)
     booked: dict[date, dict[str, int]] = {day: {} for day in span}
     made = await session.execute(
         select(a.created_at, a.channel).where(
-            a.business_id == business_id, a.created_at >= since, a.created_at < until
+            a.business_id == business_id, a.created_at >= since, a.created_at < until, real
         )
     )
     for created, channel in made:
@@ -46,7 +49,7 @@ async def figures(
         (
             await session.execute(
                 select(a.status, func.count())
-                .where(a.business_id == business_id, a.start_at >= since, a.start_at < until)
+                .where(a.business_id == business_id, a.start_at >= since, a.start_at < until, real)
                 .group_by(a.status)
             )
         ).all()
@@ -59,13 +62,22 @@ async def figures(
                 a.status == "cancelled",
                 a.updated_at >= since,
                 a.updated_at < until,
+                real,
             )
         )
     ).scalar_one()
     m, c = Message, Conversation
+    test_clients = select(Client.id).where(Client.business_id == business_id, Client.test.is_(True))
+    tests = select(c.id).where(c.business_id == business_id, c.client_id.in_(test_clients))
     active = (
         select(m.conversation_id)
-        .where(m.business_id == business_id, m.direction == "in", m.created_at >= since, m.created_at < until)
+        .where(
+            m.business_id == business_id,
+            m.direction == "in",
+            m.created_at >= since,
+            m.created_at < until,
+            m.conversation_id.not_in(tests),
+        )
         .distinct()
     )
     staffed = (

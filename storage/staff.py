@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.models import Channel, ClientIdentity, Conversation, Message, Outbox
+from storage.models import Channel, Client, ClientIdentity, Conversation, Message, Outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +116,11 @@ async def whatsapp_owner_of(
     session: AsyncSession, business_id: str, phone: str, exclude_client_id: int
 ) -> tuple[int, Addressee, dict[str, Any]] | None:
     """Another client of this business who writes on WhatsApp from `phone`: their client id, where to reach
-    them, and their conversation's slots (the most recently active conversation)."""
+    them, and their conversation's slots (the most recently active conversation). A test client (the
+    playground) only ever finds test clients, and a real one real ones."""
     c, ch, i = Conversation, Channel, ClientIdentity
+    asking = aliased(Client)
+    asking_is_test = select(asking.test).where(asking.id == exclude_client_id).scalar_subquery()
     digits = phone.lstrip("+")
     row = (
         await session.execute(
@@ -132,11 +136,13 @@ async def whatsapp_owner_of(
             )
             .join(ch, ch.id == c.channel_id)
             .join(i, i.id == c.identity_id)
+            .join(Client, Client.id == c.client_id)
             .where(
                 c.business_id == business_id,
                 ch.kind == "whatsapp",
                 i.phone.in_((phone, f"+{digits}", digits)),
                 c.client_id != exclude_client_id,
+                Client.test == func.coalesce(asking_is_test, False),
             )
             .order_by(c.last_client_message_at.desc().nulls_last(), c.id.desc())
             .limit(1)

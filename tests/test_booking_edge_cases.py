@@ -632,7 +632,10 @@ async def test_stop_then_a_new_request_is_served(jola: Jola) -> None:
     client = WhatsAppClient(jola)
     await client.says("massage")
     [stopped] = await client.says("STOP")
-    assert stopped.text == "Understood, I'll stop here. Write to us any time if you need something."
+    assert stopped.text == (
+        'Understood: no more reminders or messages from us here. Write "start" to have them again; you can '
+        "write to us any time."
+    )
     [summary] = await client.says("massage tomorrow at 10")
     assert summary.text.startswith("Shall I book this?")
 
@@ -642,7 +645,8 @@ async def test_stop_in_danish(danish: Jola) -> None:
     await client.says("massage")
     [stopped] = await client.says("stop")
     assert stopped.text.endswith(
-        "Forstået, jeg stopper her. Skriv til os når som helst, hvis du har brug for noget."
+        'Forstået: ikke flere påmindelser eller beskeder fra os her. Skriv "start" for at få dem igen; '
+        "du kan altid skrive til os."
     )
 
 

@@ -397,3 +397,14 @@ def test_business_reseed_says_what_it_changes_and_only_then_changes_it(tmp_path:
     nowhere = jola("business", "reseed", "--config", str(config), "--business", "nowhere", cwd=tmp_path)
     assert nowhere.returncode == 1
     assert nowhere.stderr == 'jola: no business "nowhere" in the config (there are: harbour-clinic)\n'
+
+
+def test_reminders_list_names_an_unknown_business(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "jola.toml", f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}")
+    listed = jola("reminders", "list", "--config", str(config), cwd=tmp_path)
+    assert (listed.returncode, listed.stdout) == (0, "harbour-clinic: 0 due, 0 not sent\n")
+    nowhere = jola("reminders", "list", "--config", str(config), "--business", "x", cwd=tmp_path)
+    assert (nowhere.returncode, nowhere.stderr) == (
+        1,
+        'jola: no business "x" in the config (there are: harbour-clinic)\n',
+    )

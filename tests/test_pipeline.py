@@ -298,7 +298,9 @@ async def test_a_poisoned_event_fails_alone_and_the_rest_of_its_batch_is_answere
     from storage.models import Channel, InboundEvent
 
     async with jola.db.read() as session:
-        channel_id = (await session.execute(select(Channel.id))).scalar_one()
+        channel_id = (
+            await session.execute(select(Channel.id).where(Channel.transport == "graph"))
+        ).scalar_one()
     async with jola.db.inbox.write() as session:
         session.add(
             InboundEvent(

@@ -29,7 +29,9 @@ async def overview(request: web.Request) -> web.StreamResponse:
     monday = today - timedelta(days=today.weekday())
     start = datetime.combine(monday, datetime.min.time(), zone)
     async with request.app[keys.DATABASE].read() as session:
-        week = await list_appointments(session, tenant.id, start=start, end=start + timedelta(days=7))
+        week = await list_appointments(
+            session, tenant.id, start=start, end=start + timedelta(days=7), test=False
+        )
         counts = await inbox_counts(session, tenant.id, staff.id)
         found = await figures(session, tenant.id, zone, today)
     week = [a for a in week if a.status in ACTIVE]

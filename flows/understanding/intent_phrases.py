@@ -81,6 +81,13 @@ GROUPS: tuple[Group, ...] = (
         afmeld (?:mig|beskeder|nyhedsbrev|sms|påmindelser) ; frameld(?: mig)? ; lad mig være(?: i fred)?
         jeg vil ikke have (?:flere |mere )?(?:beskeder|sms)
     """, negatable=False),
+    # Opting back in after a stop: a whole "start", or asking for the reminders again.
+    _g("opt_in", r"(?:please )?(?:start|unstop|resume|tilmeld(?: mig)?)(?: (?:please|tak))?",
+       whole=True),
+    _g("opt_in", r"""
+        (?:start|resume|turn on|send me) (?:the )?(?:reminders|messages) (?:again|back on)?
+        (?:start|send|slå) (?:påmindelser|beskeder)(?: til)? igen ; tilmeld (?:mig )?(?:påmindelser|beskeder)
+    """, negatable=False),
     _g("talk_to_person", r"""
         (?:talk|speak|chat|get through) (?:to|with) (?:a |an |the |your |some )?{real}{staff}
         (?:real|live|actual) (?:person|human|people|agent) ; humans? ; agent ; operator ; receptionist

@@ -45,6 +45,7 @@ class Intent(StrEnum):
     HELP = "help"
     START_OVER = "start_over"
     STOP = "stop"
+    OPT_IN = "opt_in"  # "start": reminders and notices again, after a stop
     YES = "yes"
     NO = "no"
     GREETING = "greeting"
@@ -55,6 +56,7 @@ class Intent(StrEnum):
 
 _RANK = {
     Intent.STOP: 0,
+    Intent.OPT_IN: 0,
     Intent.TALK_TO_PERSON: 1,
     Intent.START_OVER: 2,
     Intent.CANCEL: 3,

@@ -26,13 +26,16 @@ async def clinic(
     graph: FakeGraph,
     now: datetime = NOW,
     booking: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None,
     **business: Any,
 ) -> AsyncIterator[tuple[Jola, SettableClock]]:
     """A running Jola on a clock the test can move; `business` overrides the clinic's config, `booking`
-    the booking rules."""
+    the booking rules, `sections` other parts of the config ({"smtp": {...}})."""
     clock = SettableClock(now)
     rules = {"booking": booking} if booking else {}
-    config = make_config(database, graph.url, business={"hours": WEEKDAYS, **rules, **business})
+    config = make_config(
+        database, graph.url, business={"hours": WEEKDAYS, **rules, **business}, **(sections or {})
+    )
     running = await start_jola(config, graph, clock=clock)
     try:
         yield running, clock
