@@ -29,7 +29,7 @@ from storage.appointments import (
     list_appointments,
     lock_calendar,
 )
-from storage.clients import fill_client_name
+from storage.clients import fill_client_email, fill_client_name
 from storage.db import Database
 
 
@@ -52,6 +52,7 @@ class NewBooking:
     channel: str | None
     practitioner: str | None  # a config id, checked to perform the service
     client_id: int | None = field(default=None)  # an existing client of the business, chosen by staff
+    email: str | None = None  # where confirmations and reminders may also go (with a calendar file)
 
     @property
     def end(self) -> datetime:
@@ -87,6 +88,8 @@ async def book(
                 )
             if booking.name:
                 await fill_client_name(session, tenant.id, client_id, booking.name, now)
+            if booking.email:
+                await fill_client_email(session, tenant.id, client_id, booking.email, now)
             already = await list_appointments(
                 session, tenant.id, start=booking.start, end=booking.end, client_id=client_id
             )

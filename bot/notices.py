@@ -17,6 +17,7 @@ from flows import formatting
 from flows.messages import Reply, Sender
 from flows.texts import say
 from storage.appointments import AppointmentView
+from storage.clients import opted_out
 from storage.models import Conversation
 from storage.staff import addressee, queue_message
 
@@ -27,7 +28,7 @@ TEMPLATES = {"booked": "booked", "moved": "moved", "cancelled": "cancelled"}
 
 async def tell_client(app: web.Application, tenant: Any, appointment: AppointmentView, what: str) -> str:
     """ "told", or why not: "no_conversation" (they never wrote to us), "window" (Meta's window is closed:
-    staff should tell them another way)."""
+    staff should tell them another way), "opted_out" (they said "stop" there)."""
     if appointment.client_id is None:
         return "no_conversation"
     now = app[keys.CLOCK].now()
@@ -46,6 +47,8 @@ async def tell_client(app: web.Application, tenant: Any, appointment: Appointmen
         to = await addressee(session, tenant.id, conversation_id)
         if to is None:
             return "no_conversation"
+        if await opted_out(session, conversation_id):
+            return "opted_out"  # the client said "stop" on that channel
         window = reply_window(to.channel_kind, to.last_client_message_at, now)
         if window.kind != "free" or window.ends_at is None:
             return "window"

@@ -31,6 +31,7 @@ class IdentityView:
     user_id: str | None
     phone: str | None
     username: str | None
+    opted_out_at: datetime | None = None  # said "stop": no reminders or notices on this channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class ClientRecord:
     conversations: list[ConversationSummary]
     possible_duplicates: list[ClientSummary]
     notes: str | None = None
+    email: str | None = None
+    email_opted_out_at: datetime | None = None
 
 
 def phone_forms(digits: str) -> tuple[str, str]:
@@ -104,7 +107,7 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
         return None
     i = ClientIdentity
     identities = await session.execute(
-        select(i.channel_kind, i.user_id, i.phone, i.username)
+        select(i.channel_kind, i.user_id, i.phone, i.username, i.opted_out_at)
         .where(i.business_id == business_id, i.client_id == client_id)
         .order_by(i.id)
     )
@@ -128,6 +131,8 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
             ConversationSummary(row[0], row[1], row[2], bool(row[3]), row[4], row[5]) for row in conversations
         ],
         notes=client.notes,
+        email=client.email,
+        email_opted_out_at=client.email_opted_out_at,
     )
 
 
@@ -167,6 +172,18 @@ async def fill_client_name(
         update(Client)
         .where(Client.business_id == business_id, Client.id == client_id, Client.name.is_(None))
         .values(name=name, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def fill_client_email(
+    session: AsyncSession, business_id: str, client_id: int, email: str, now: datetime
+) -> None:
+    """The address given with a booking (the API's client.email), unless the client has one already."""
+    await session.execute(
+        update(Client)
+        .where(Client.business_id == business_id, Client.id == client_id, Client.email.is_(None))
+        .values(email=email, updated_at=now)
         .execution_options(synchronize_session=False)
     )
 
@@ -353,3 +370,54 @@ async def set_opted_out(
         .values(opted_out_at=at)
         .execution_options(synchronize_session=False)
     )
+
+
+EMAIL_LIMIT = 254
+
+
+async def set_email(
+    session: AsyncSession, business_id: str, client_id: int, email: str | None, reminders: bool, now: datetime
+) -> bool:
+    """The client's email address (None: none) and whether reminders and notices go there."""
+    found = await session.scalar(
+        select(Client.email_opted_out_at).where(Client.business_id == business_id, Client.id == client_id)
+    )
+    exists = await session.scalar(
+        select(func.count())
+        .select_from(Client)
+        .where(Client.business_id == business_id, Client.id == client_id)
+    )
+    if not exists:
+        return False
+    await session.execute(
+        update(Client)
+        .where(Client.id == client_id)
+        .values(email=email, email_opted_out_at=None if reminders else (found or now), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def looks_like_email(address: str) -> bool:
+    """One plain address (no name, no list, no header-breaking characters): staff forms and the API."""
+    from email.utils import parseaddr
+
+    _, found = parseaddr(address)
+    local, _, domain = found.partition("@")
+    return (
+        found == address
+        and len(address) <= EMAIL_LIMIT
+        and bool(local)
+        and "." in domain.strip(".")
+        and not any(ch.isspace() or ch in '<>,;"' for ch in address)
+    )
+
+
+async def opted_out(session: AsyncSession, conversation_id: int) -> bool:
+    """Whether the client said "stop" on this conversation's channel."""
+    found = await session.scalar(
+        select(ClientIdentity.opted_out_at)
+        .join(Conversation, Conversation.identity_id == ClientIdentity.id)
+        .where(Conversation.id == conversation_id)
+    )
+    return found is not None

@@ -256,6 +256,7 @@ async def listing(
     *,
     states: tuple[str, ...] | None = None,
     appointment_ids: list[int] | None = None,
+    since: datetime | None = None,
     limit: int = 200,
 ) -> list[ReminderView]:
     r, a, s, m = Reminder, Appointment, Service, Message
@@ -289,4 +290,18 @@ async def listing(
         query = query.where(r.state.in_(states))
     if appointment_ids is not None:
         query = query.where(r.appointment_id.in_(appointment_ids))
+    if since is not None:
+        query = query.where(r.due_at >= since)
     return [ReminderView(*row) for row in await session.execute(query)]
+
+
+async def not_sent_since(
+    session: AsyncSession, business_id: str, since: datetime, limit: int = 20
+) -> list[ReminderView]:
+    """Reminders that did not reach the client lately (skipped, failed, or refused by the platform), newest
+    first: what staff should follow up by phone."""
+    found = await listing(
+        session, business_id, states=("skipped", "failed", "queued"), since=since, limit=500
+    )
+    missed = [r for r in found if r.state != "queued" or r.delivery == "failed"]
+    return sorted(missed, key=lambda r: r.due_at, reverse=True)[:limit]

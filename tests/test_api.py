@@ -124,6 +124,7 @@ async def test_a_staff_booking_answers_201_in_the_contract_shape(api: Jola) -> N
         "room": None,
         "client": {"id": body["client"]["id"], "name": "Ana Berg", "phone": "+4512345678"},
         "channel": "phone",
+        "client_told": "no_conversation",  # never wrote to us: staff tell them (by phone, email)
     }
     assert isinstance(body["id"], int) and isinstance(body["client"]["id"], int)
 

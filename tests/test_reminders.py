@@ -342,3 +342,68 @@ async def test_email_confirmations_and_reminders_arrive_with_a_calendar_file(
             assert reminder.message["Subject"] == "Reminder: Massage, Friday 27 November at 10:00"
             [sent] = await due(jola)
             assert (sent.state, sent.route) == ("queued", "email")
+
+
+# ------------------------------------------------------------------------------------------ staff see it
+
+
+async def test_staff_see_reminders_opt_outs_and_set_an_email(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    from tests.support.staff import StaffBrowser, add_account
+
+    async with clinic(database, fake_graph, reminders={"lead_times": ["24h", "2h"]}) as (jola, clock):
+        client = await booked_client(jola, "massage friday at 10")
+        await client.says("stop")
+        clock.current = local(2026, 11, 26, 10, 0)
+        await run_reminders(jola)
+        await add_account(jola)
+        staff = StaffBrowser(jola)
+        await staff.log_in()
+        [appointment] = await appointments(jola)
+        page = await staff.get(f"/appointments/{appointment.id}")
+        assert (
+            "Reminder 24h before" in page
+            and "not sent</strong>: the client asked for no reminders on WhatsApp" in page
+        )
+        assert "Reminder 2h before" in page
+        overview = await staff.get("/")
+        assert "Reminders that did not go out" in overview
+        assert "the client asked for no reminders on WhatsApp" in overview
+        record = await staff.get(f"/clients/{appointment.client_id}")
+        assert "Off on WhatsApp (the client said stop" in record
+        bad = await staff.post(f"/clients/{appointment.client_id}/email", {"email": "anna at example"})
+        assert bad.status == 400 and "That is not an email address." in bad
+        saved = await staff.post(
+            f"/clients/{appointment.client_id}/email", {"email": "anna@example.org", "email_reminders": "on"}
+        )
+        assert 'value="anna@example.org"' in saved
+        await staff.close()
+
+
+async def test_an_api_booking_with_an_email_gets_its_confirmation_there(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    from tests.support.smtp import smtp_server
+
+    async with smtp_server() as mail:
+        smtp = {"host": "127.0.0.1", "port": mail.port, "security": "none", "sender": "b@harbour.example"}
+        async with clinic(database, fake_graph, sections={"smtp": smtp}) as (jola, _):
+            body = {
+                "service": "massage",
+                "start": "2026-11-27T10:00:00+01:00",
+                "client": {"name": "Bo Berg", "phone": "+4560000001", "email": "bo@example.org"},
+            }
+            headers = {"Authorization": "Bearer api-token"}
+            bad = await jola.client.post(
+                "/api/v1/appointments",
+                json={**body, "client": {**body["client"], "email": "bo@example.org\r\nBcc: x@y.z"}},
+                headers=headers,
+            )
+            assert bad.status == 400 and "client.email" in (await bad.json())["error"]
+            made = await jola.client.post("/api/v1/appointments", json=body, headers=headers)
+            assert made.status == 201
+            await jola.app[keys.PIPELINE].mail.run_due()
+            [booked] = await mail.wait_for(1)
+            assert booked.rcpt_tos == ["bo@example.org"]
+            assert booked.message["Subject"] == "Booked: Massage, Friday 27 November at 10:00"

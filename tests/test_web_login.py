@@ -209,6 +209,12 @@ def test_every_text_of_the_staff_app_is_in_danish() -> None:
 
     said |= set(settings.LABELS.values()) | set(settings.DAY_NAMES.values()) | {"new"}
     said |= {plain for _, plain in settings._PLAIN} | {what for what, _ in VARIABLES.values()}
+    from bot import reminders
+
+    said |= {
+        reminders.NO_CHANNEL, reminders.STARTED, reminders.NOT_ACTIVE, reminders.OPTED_OUT,
+        reminders.INSTAGRAM_CLOSED, reminders.NO_TEMPLATE,
+    }  # fmt: skip
     for page in WEB_TEMPLATES.rglob("*.html"):
         text = page.read_text()
         said |= set(re.findall(r'\bt\(\s*"((?:[^"\\]|\\.)*)"', text))

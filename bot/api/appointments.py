@@ -12,11 +12,13 @@ from bot import keys
 from bot.api.auth import CALENDARS, TENANT, Tenant
 from bot.api.json import e164, fail, iso, json_body, parse_moment, path_id, phone_digits, reply
 from bot.bookings import NewBooking, Refused, book, cancel, check_practitioner
+from bot.notices import tell_client
 from storage.appointments import (
     STATUSES,
     AppointmentView,
     list_appointments,
 )
+from storage.clients import looks_like_email
 
 routes = web.RouteTableDef()
 
@@ -74,7 +76,8 @@ async def create(request: web.Request) -> web.Response:
         booked = await book(request.app[keys.DATABASE], request.app[CALENDARS], tenant, booking, now, ACTOR)
     except Refused as refused:
         fail(refused.status, refused.message, **refused.extra)
-    return reply(appointment_json(booked, tenant.zone), status=201)
+    told = await tell_client(request.app, tenant, booked, "booked")
+    return reply({**appointment_json(booked, tenant.zone), "client_told": told}, status=201)
 
 
 def _read_booking(body: dict[str, Any], tenant: Tenant) -> NewBooking:
@@ -102,6 +105,9 @@ def _read_booking(body: dict[str, Any], tenant: Tenant) -> NewBooking:
         phone = f"+{digits}"
     if name is None and phone is None:
         fail(400, "client needs a name or a phone")
+    email = client.get("email")
+    if email is not None and (not isinstance(email, str) or not looks_like_email(email.strip())):
+        fail(400, "client.email must be an email address like anna@example.org")
     channel = body.get("channel")
     if channel is not None and (not isinstance(channel, str) or not _CHANNEL.fullmatch(channel)):
         fail(400, "channel must be a short lowercase name like whatsapp, phone or walk_in")
@@ -109,7 +115,9 @@ def _read_booking(body: dict[str, Any], tenant: Tenant) -> NewBooking:
         practitioner = check_practitioner(tenant, service, body.get("practitioner"))
     except Refused as refused:
         fail(refused.status, refused.message)
-    return NewBooking(service, start, name, phone, channel, practitioner)
+    return NewBooking(
+        service, start, name, phone, channel, practitioner, email=email.strip() if email else None
+    )
 
 
 @routes.post("/api/v1/appointments/{id}/cancel")
@@ -122,4 +130,5 @@ async def cancel_(request: web.Request) -> web.Response:
         )
     except Refused as refused:
         fail(refused.status, refused.message, **refused.extra)
-    return reply(appointment_json(view, tenant.zone))
+    told = await tell_client(request.app, tenant, view, "cancelled")
+    return reply({**appointment_json(view, tenant.zone), "client_told": told})

@@ -19,6 +19,8 @@ from bot.notices import tell_client
 from bot.web.door import STAFF
 from bot.web.ids import number, path_id
 from bot.web.pages import render, tenant_of
+from storage import emails as email_store
+from storage import reminders as reminder_store
 from storage.appointments import ACTIVE, AppointmentView, get_appointment, history_for, list_appointments
 
 routes = web.RouteTableDef()
@@ -276,6 +278,8 @@ async def _appointment_page(
         if found is None:
             raise web.HTTPNotFound(text="no such appointment")
         history = (await history_for(session, [appointment_id]))[appointment_id]
+        sent = await reminder_store.listing(session, tenant.id, appointment_ids=[appointment_id])
+        mails = await email_store.of_appointments(session, [appointment_id])
     local = found.start.astimezone(tenant.zone)
     return render(
         request,
@@ -295,6 +299,8 @@ async def _appointment_page(
         practitioners=[p for p in tenant.profile.practitioners if p.does(found.service_key)],
         active=found.status in ACTIVE,
         zone=tenant.zone,
+        reminders=sent,
+        emails=mails,
     )
 
 

@@ -10,7 +10,7 @@ from bot.web.door import STAFF
 from bot.web.ids import number, path_id
 from bot.web.pages import render
 from storage.appointments import history_for, list_appointments
-from storage.clients import NOTES_LIMIT, client_page, client_record, set_notes
+from storage.clients import NOTES_LIMIT, client_page, client_record, looks_like_email, set_email, set_notes
 from storage.conversation_views import client_messages
 
 routes = web.RouteTableDef()
@@ -82,5 +82,28 @@ async def notes(request: web.Request) -> web.StreamResponse:
         return await _record(request, client_id, status=400, error="notes_long", notes=text)
     async with request.app[keys.DATABASE].write() as session:
         if not await set_notes(session, staff.business_id, client_id, text, request.app[keys.CLOCK].now()):
+            raise web.HTTPNotFound(text="no such client")
+    raise web.HTTPSeeOther(f"/clients/{client_id}")
+
+
+@routes.post("/clients/{id}/email")
+async def email(request: web.Request) -> web.StreamResponse:
+    """Staff record the client's address (emails about appointments go there, with a calendar file) and
+    whether reminders may be sent to it."""
+    client_id, staff = path_id(request, "client"), request[STAFF]
+    form = await request.post()
+    raw = form.get("email", "")
+    address = raw.strip() if isinstance(raw, str) else ""
+    if address and not looks_like_email(address):
+        return await _record(request, client_id, status=400, error="email_bad")
+    async with request.app[keys.DATABASE].write() as session:
+        if not await set_email(
+            session,
+            staff.business_id,
+            client_id,
+            address or None,
+            form.get("email_reminders") == "on",
+            request.app[keys.CLOCK].now(),
+        ):
             raise web.HTTPNotFound(text="no such client")
     raise web.HTTPSeeOther(f"/clients/{client_id}")

@@ -14,10 +14,12 @@ from bot.web.pages import render, tenant_of
 from storage.appointments import ACTIVE, list_appointments
 from storage.conversation_views import inbox_counts
 from storage.overview import figures
+from storage.reminders import not_sent_since
 
 routes = web.RouteTableDef()
 CHANNELS = ("whatsapp", "messenger", "instagram", "staff", "api", "other")
 CHART_HEIGHT = 120
+MISSED_FOR = timedelta(days=7)  # reminders that did not go out are shown this long
 
 
 @routes.get("/")
@@ -34,6 +36,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         )
         counts = await inbox_counts(session, tenant.id, staff.id)
         found = await figures(session, tenant.id, zone, today)
+        missed = await not_sent_since(session, tenant.id, now - MISSED_FOR)
     week = [a for a in week if a.status in ACTIVE]
     todays = [a for a in week if a.start.astimezone(zone).date() == today]
     return render(
@@ -48,6 +51,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         channels=[c for c in CHANNELS if any(c in day for day in found.booked.values())],
         share=round(100 * found.bot_only / found.conversations) if found.conversations else None,
         chart_height=CHART_HEIGHT,
+        missed=missed,
     )
 
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bot import keys
 from bot.web.door import SESSION, SIGNER, STAFF, WEB_TENANTS
 from bot.web.i18n import LANGUAGES, WEB_TEMPLATES, translate, translator
-from bot.web.reasons import plain_reason
+from bot.web.reasons import plain_reason, reminder_reason
 from flows import formatting
 
 
@@ -79,6 +79,7 @@ def render(request: web.Request, template: str, /, *, status: int = 200, **conte
             static=lambda name: static_url(request, name),
             when=when,
             why_failed=lambda summary, code=None: translate(locale, plain_reason(summary, code)),
+            reminder_reason=lambda reason: reminder_reason(locale, reason),
             clock=local_clock,
             day_text=day_text,
             long_when=long_when,

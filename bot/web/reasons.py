@@ -3,6 +3,8 @@ in the page's tooltip and in the logs)."""
 
 from __future__ import annotations
 
+from bot.web.i18n import translate
+
 _WINDOW = "More than 24 hours since the client wrote: only an approved template can be sent."
 PLAIN = (
     ("OutsideWindow", _WINDOW),
@@ -46,3 +48,17 @@ def plain_reason(summary: str | None, code: int | None = None) -> str:
         if marker in text:
             return words
     return summary
+
+
+def reminder_reason(locale: str, reason: str | None) -> str:
+    """Why a reminder did not go out (bot/reminders.py says it in English, parts joined by "; ")."""
+    from bot.reminders import OPTED_OUT
+
+    prefix = OPTED_OUT.split("{channel}")[0]
+    said = []
+    for part in (reason or "").split("; "):
+        if part.startswith(prefix):
+            said.append(translate(locale, OPTED_OUT).format(channel=part.removeprefix(prefix)))
+        else:
+            said.append(translate(locale, part))
+    return "; ".join(said)
