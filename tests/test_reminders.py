@@ -407,3 +407,42 @@ async def test_an_api_booking_with_an_email_gets_its_confirmation_there(
             [booked] = await mail.wait_for(1)
             assert booked.rcpt_tos == ["bo@example.org"]
             assert booked.message["Subject"] == "Booked: Massage, Friday 27 November at 10:00"
+
+
+# ------------------------------------------------------------------------------------ Messenger, Instagram
+
+
+@pytest.mark.parametrize("kind", ["messenger", "instagram"])
+async def test_outside_the_window_messenger_uses_its_tag_and_instagram_is_skipped(
+    database: DatabaseTarget, fake_graph: FakeGraph, kind: str
+) -> None:
+    from tests.test_page_conversations import CHANNELS, PageClient
+
+    async with clinic(database, fake_graph, channels=CHANNELS, reminders={"lead_times": ["24h"]}) as (
+        jola,
+        clock,
+    ):
+        client = PageClient(jola, kind)
+        await client.says("massage friday at 10")
+        await client.says("Anna Jensen")  # the name, then the phone question
+        await client.taps("Skip") if kind == "messenger" else await client.says("skip")
+        await client.taps("Yes, book it") if kind == "messenger" else await client.says("1")
+        assert [a.status for a in await appointments(jola)] == ["booked"]
+        clock.current = local(2026, 11, 26, 10, 0)  # the window closed on Wednesday morning
+        await run_reminders(jola)
+        sent = await client.replies()
+        [reminder] = await due(jola)
+        if kind == "messenger":
+            [message] = sent
+            assert (
+                message.body["messaging_type"] == "MESSAGE_TAG"
+                and message.body["tag"] == "CONFIRMED_EVENT_UPDATE"
+            )
+            assert message.options == ["I'll be there", "Move it", "Cancel it"]
+            assert (reminder.state, reminder.kind) == ("queued", "tag")
+        else:
+            assert sent == []
+            assert (reminder.state, reminder.reason) == (
+                "skipped",
+                "Instagram allows no message more than 24 hours after the client last wrote",
+            )
