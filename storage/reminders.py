@@ -245,7 +245,7 @@ class ReminderView:
     kind: str | None
     reason: str | None
     delivery: str | None  # the message's status: queued, sent, delivered, read, failed
-    error_code: str | None
+    error_code: int | None
     error_title: str | None
     attempts: int
 

@@ -446,3 +446,26 @@ async def test_outside_the_window_messenger_uses_its_tag_and_instagram_is_skippe
                 "skipped",
                 "Instagram allows no message more than 24 hours after the client last wrote",
             )
+
+
+async def test_a_template_meta_refuses_is_shown_to_staff_with_its_reason(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    from tests.support.staff import StaffBrowser, add_account
+
+    async with clinic(database, fake_graph, reminders={"lead_times": ["2h"], **TEMPLATE}) as (jola, clock):
+        await booked_client(jola, "massage friday at 10")
+        clock.current = (await due(jola))[0].due_at
+        refused = {"error": {"message": "(#132001) Template name does not exist in the translation",
+                             "type": "OAuthException", "code": 132001, "fbtrace_id": "A"}}  # fmt: skip
+        fake_graph.fail_next(status=400, body=refused)
+        await run_reminders(jola)
+        [reminder] = await due(jola)
+        assert (reminder.state, reminder.delivery, reminder.error_code) == ("queued", "failed", 132001)
+        await add_account(jola)
+        staff = StaffBrowser(jola)
+        await staff.log_in()
+        overview = await staff.get("/")
+        assert "Reminders that did not go out" in overview
+        await staff.close()
+        assert jola.app[keys.METRICS].render().count(b'jola_reminders_total{outcome="queued"} 1.0') == 1
