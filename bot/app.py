@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from bot import health, keys, webhook
+from bot import health, keys, meta_callbacks, webhook
 from bot.api import setup_api
 from bot.clock import Clock
 from bot.config import Config
+from bot.connections import GUARD, ConnectionGuard, body_deadline
 from bot.graph import GraphClient
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
@@ -38,7 +39,21 @@ def open_database(config: Config) -> Database:
 
 def create_app(config: Config, *, clock: Clock | None = None, workers: bool = True) -> web.Application:
     """`workers=False` stores deliveries without handling them (tests of crash recovery use it)."""
-    app = web.Application(client_max_size=webhook.MAX_BODY)
+    guard = ConnectionGuard.from_config(config.server)
+    app = web.Application(
+        client_max_size=webhook.MAX_BODY,
+        middlewares=[body_deadline(guard)],
+        handler_args={
+            # Bodies are read as sent: the webhook's signature covers the bytes on the wire, and nothing
+            # is inflated on the way in (a small gzip body can hold gigabytes).
+            "auto_decompress": False,
+            "keepalive_timeout": config.server.keepalive_timeout_seconds,
+            # After refusing a request unread, what is left of its body is read and dropped this long (so
+            # the client sees the answer, not a reset), then the connection closes. aiohttp's is 10 s.
+            "lingering_time": 2.0,
+        },
+    )
+    app[GUARD] = guard
     app[keys.CONFIG] = config
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
@@ -46,10 +61,17 @@ def create_app(config: Config, *, clock: Clock | None = None, workers: bool = Tr
     app[WORKERS] = workers
     app.add_routes(webhook.routes)
     app.add_routes(health.routes)
+    app.add_routes(meta_callbacks.routes)
     setup_api(app)
     setup_web(app)
     app.cleanup_ctx.append(_lifecycle)
+    app.on_response_prepare.append(_server_header)
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Not aiohttp's "Python/3.11 aiohttp/3.x": versions tell a prober which known bugs to try."""
+    response.headers["Server"] = "Jola"
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -59,6 +59,18 @@ class NewBooking:
         return self.start + timedelta(minutes=self.service.duration_minutes)
 
 
+# How far from today staff may book or move an appointment: a year-1 or year-9999 start is a typo, and
+# one out of datetime's reach breaks every sum made with it.
+EARLIEST = timedelta(days=2 * 366)
+LATEST = timedelta(days=5 * 366)
+
+
+def check_start(start: datetime, now: datetime) -> None:
+    """A start within two years back and five years ahead of `now`, else a 400 naming the field."""
+    if not now - EARLIEST <= start <= now + LATEST:
+        raise Refused(400, "start must be within 2 years before and 5 years after today")
+
+
 def check_practitioner(tenant: Tenant, service: ServiceInfo, key: object) -> str | None:
     """The practitioner staff asked for, checked to exist and perform the service."""
     if key is None:
@@ -78,6 +90,7 @@ def check_practitioner(tenant: Tenant, service: ServiceInfo, key: object) -> str
 async def book(
     db: Database, calendars: CalendarCache, tenant: Tenant, booking: NewBooking, now: datetime, actor: str
 ) -> AppointmentView:
+    check_start(booking.start, now)
     try:
         async with db.write() as session:
             await lock_calendar(session, tenant.id)
@@ -144,6 +157,7 @@ async def move(
 ) -> tuple[AppointmentView, AppointmentView]:
     """Move an active appointment to `start` (and to `practitioner`, when given), under the same rules as
     a new staff booking; returns the appointment before and after."""
+    check_start(start, now)
     try:
         async with db.write() as session:
             await lock_calendar(session, tenant.id)

@@ -1,4 +1,5 @@
-"""The `jola` command: serve, check-config, chat, flows. Bad input ends in one clear line, exit 1."""
+"""The `jola` command: serve, check-config, chat, staff, business, reminders, client, flows. Bad input
+ends in one clear line, exit 1."""
 
 from __future__ import annotations
 
@@ -67,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     listing = reminder_commands.add_parser("list", help="what is due, and what did not go out and why")
     listing.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
     listing.add_argument("--business", metavar="ID", help="only this business (default: every one)")
+
+    client = commands.add_parser("client", help="a client's data: export it, or erase it")
+    client_commands = client.add_subparsers(dest="client_command", required=True, metavar="COMMAND")
+    export = client_commands.add_parser("export", help="print everything held on one client, as JSON")
+    erase = client_commands.add_parser(
+        "erase", help="remove one client's personal data and messages (their appointments stay, anonymous)"
+    )
+    for one in (export, erase):
+        one.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+        one.add_argument("--business", required=True, metavar="ID")
+        one.add_argument("--client", required=True, type=int, metavar="ID")
+    erase.add_argument("--yes", action="store_true", help="do not ask first (it cannot be undone)")
 
     flows = commands.add_parser("flows", help="the conversation state machines")
     flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="COMMAND")
@@ -187,6 +200,17 @@ def _reminders(args: argparse.Namespace) -> int:
     return 0
 
 
+def _client(args: argparse.Namespace) -> int:
+    from bot.privacy import cli_erase, cli_export
+
+    config = _config(args.config, announce=False)
+    if args.client_command == "export":
+        print(cli_export(config, args.business, args.client))
+    else:
+        print(cli_erase(config, args.business, args.client, yes=args.yes))
+    return 0
+
+
 def _flows(args: argparse.Namespace) -> int:
     from flows.diagrams import diagram, document
     from flows.engine import FLOWS
@@ -208,6 +232,7 @@ COMMANDS = {
     "staff": _staff,
     "business": _business,
     "reminders": _reminders,
+    "client": _client,
     "flows": _flows,
 }
 

@@ -96,13 +96,22 @@ class ServerConfig(_Section):
     # Reverse proxies in front of Jola whose X-Forwarded-For is believed (for login throttling per address).
     trusted_proxies: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Slow or silent clients: a new connection's first request line and headers must arrive within
+    # header_timeout_seconds, a request's body within body_timeout_seconds of its headers; an idle
+    # keep-alive connection (or a later request's headers) is closed after keepalive_timeout_seconds.
+    header_timeout_seconds: float = Field(10.0, gt=0, le=3600)
+    body_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    keepalive_timeout_seconds: float = Field(75.0, gt=0, le=86400)
+    # Open connections at most; when full, the oldest connection still waiting for its headers (or idle)
+    # is closed to make room, so silent clients cannot crowd out Meta's deliveries.
+    max_connections: int = Field(1000, ge=8, le=100_000)
 
 
 class ReminderWorkerConfig(_Section):
     """The worker that sends reminders when they fall due (what and when: [businesses.reminders])."""
 
     poll_seconds: float = Field(5.0, gt=0)  # longest wait between looks for due reminders
-    batch_size: int = Field(200, ge=1, le=5000)  # reminders settled per transaction
+    batch_size: int = Field(50, ge=1, le=5000)  # reminders per transaction (small: sends start sooner)
 
 
 class SmtpConfig(_Section):

@@ -1,16 +1,24 @@
 """Per-conversation dispatch: each conversation's events one at a time in arrival order, conversations in
-parallel, across processes too (PostgreSQL advisory locks; on SQLite the write lock does it)."""
+parallel, across processes too (PostgreSQL advisory locks; on SQLite the write lock does it).
+
+Two lanes (storage/inbox.py): client messages, and receipts (statuses, echoes). Each pass takes the due
+messages and, beside them, a batch of due receipts, each lane read on its own: however many receipts wait
+(a flood of statuses for messages we never sent), a client's message is in the next pass. A receipt that
+cannot be matched yet is set aside until a whole second (those set aside together come due together and
+are looked at again in one batch), a few times, then given up (bot/receipts.py): counted in
+jola_dispatched_events{outcome="given_up"}, one log line per batch."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,14 +27,17 @@ from bot.clock import Clock
 from bot.handling import Handler
 from bot.live import Change
 from bot.metrics import Metrics
-from bot.receipts import Deferred, Event
+from bot.receipts import Deferred, Event, GivenUp
 from bot.tasks import stop_tasks
 from storage.db import Database
 from storage.inbox import (
+    MESSAGE,
+    Lane,
     PendingEvent,
     already_handled,
-    defer,
+    defer_many,
     finish,
+    give_up_events,
     mark_handled,
     pending_conversations,
     pending_events,
@@ -40,6 +51,11 @@ log = logging.getLogger(__name__)
 BATCH_SECONDS = 0.1
 MIN_BATCH = 8  # fewer, and the per-batch statements cost more than the wait they save
 FLOOD_BATCH = 10  # events per pass while webhook deliveries flood in (bot/ack_pressure.py)
+# Receipts per pass, beside the messages: a status costs a share of one lookup per batch, and a pass of them
+# holds the write lock for a few milliseconds (benchmarks/receipts_backlog.py).
+RECEIPT_BATCH = 500
+FLOOD_RECEIPTS = 50
+RETRY_GRID = 1.0  # seconds: a receipt set aside comes due on a whole second, with the others of its time
 
 
 class Dispatcher:
@@ -144,17 +160,12 @@ class Dispatcher:
         # by `_run`) in which the acks have the loop to themselves.
         flooded = self._pressure.flooded
         limit = min(self._limit, FLOOD_BATCH) if flooded else self._limit
+        receipts = FLOOD_RECEIPTS if flooded else RECEIPT_BATCH
         if self._db.inbox_file is not None and not self._peek():
             return 0  # nothing due: no write transaction for nothing
         async with self._db.write() as session:
             now = self._clock.now()
-            keys = None
-            if not self._db.is_sqlite:
-                pending = await pending_conversations(session, self._channel_ids, self._batch_size, now)
-                keys = [k for k in pending if await self._db.try_lock(session, k)]
-                if not keys:
-                    return 0
-            events = await self._pending(session, keys, now, limit)
+            events = await self._claim(session, now, limit, receipts)
             if not events:
                 return 0
             if split:
@@ -164,12 +175,12 @@ class Dispatcher:
                 events = [e for e in events if e.provider_key not in seen]
             started = time.perf_counter()
             if isolate:
-                handled, deferred = await self._one_by_one(session, events, marks)
+                handled, deferred = await self._one_by_one(session, events, marks, now)
             else:
                 try:
                     deferred = (
                         await self._handler.handle(
-                            session, [_event(e) for e in events], yield_between=not flooded
+                            session, [_event(e, now) for e in events], yield_between=not flooded
                         )
                         if events
                         else {}
@@ -177,14 +188,18 @@ class Dispatcher:
                 except Exception as err:
                     raise _BadBatch from err
                 handled = events
-                if events:
-                    self._size_batches((time.perf_counter() - started) / len(events))
+                messages = sum(1 for e in events if e.kind == MESSAGE)
+                if messages:
+                    # Sized by the messages (the receipts beside them cost little): a pass stays short.
+                    self._size_batches((time.perf_counter() - started) / messages)
             # What the pass itself held the loop for (flows, statements run inline), for the pacing in a
             # flood; not the waits for the write lock or a commit, in which the acks had the loop.
             self._busy = time.perf_counter() - started
-            marks.deferred = {
-                event_id: now + timedelta(seconds=d.seconds) for event_id, d in deferred.items()
-            }
+            for event_id, d in deferred.items():
+                if isinstance(d, GivenUp):
+                    marks.given_up[event_id] = d.reason
+                else:
+                    marks.deferred[event_id] = _retry_at(now, d.seconds)
             done = [e for e in handled if e.id not in deferred]
             marks.done = [e.id for e in [*done, *marks.skipped]]
             if split:
@@ -198,16 +213,30 @@ class Dispatcher:
         for event in done:
             self._metrics.dispatch_latency.observe(max((now - event.received_at).total_seconds(), 0.0))
         self._metrics.dispatched.labels("handled").inc(len(done))
+        if marks.deferred:
+            self._metrics.dispatched.labels("deferred").inc(len(marks.deferred))
+        if marks.given_up:
+            self._metrics.dispatched.labels("given_up").inc(len(marks.given_up))
+            reasons = sorted(set(marks.given_up.values()))
+            log.info("event=dispatch.given_up count=%d reasons=%s", len(marks.given_up), ",".join(reasons))
         self._metrics.dispatch_batch.observe(len(events))
         if done:
             self._on_handled()
-        return len(events) + len(marks.skipped) if (done or marks.failures or marks.skipped) else 0
+        # Receipts set aside count as progress: they are not due again before RETRY_GRID, so the next pass
+        # takes the next batch (a backlog is worked through at once, not one batch per poll).
+        progress = done or marks.failures or marks.skipped or marks.deferred or marks.given_up
+        return len(events) + len(marks.skipped) if progress else 0
 
     async def _mark_inbox(self, marks: _InboxMarks) -> None:
         file = self._db.inbox_file
         if file is not None:
             await asyncio.to_thread(
-                file.apply_marks, marks.done, marks.deferred, marks.failures, self._clock.now()
+                file.apply_marks,
+                marks.done,
+                marks.deferred,
+                marks.failures,
+                self._clock.now(),
+                marks.given_up,
             )
             return
         async with self._db.inbox.write() as inbox:
@@ -220,18 +249,50 @@ class Dispatcher:
         except sqlite3.OperationalError:
             return True  # cannot tell: let the pass find out
 
+    async def _claim(
+        self, session: AsyncSession, now: datetime, limit: int, receipts: int
+    ) -> list[PendingEvent]:
+        """This pass's events, in arrival order: up to `limit` due client messages (on PostgreSQL of the
+        conversations this pass locked) and, read on their own, up to `receipts` due receipts."""
+        if self._db.is_sqlite:  # one pass at a time: the write lock is held
+            found = await self._pending(session, None, now, limit, "messages")
+            found += await self._pending(session, None, now, receipts, "receipts")
+            return sorted(found, key=lambda e: e.id)
+        found: list[PendingEvent] = []
+        pending = await pending_conversations(session, self._channel_ids, self._batch_size, now, "messages")
+        keys = [k for k in pending if await self._db.try_lock(session, k)]
+        if keys:
+            found = await self._pending(session, keys, now, limit, "messages")
+        # Receipts: rows claimed (FOR UPDATE SKIP LOCKED), not conversations locked, as statuses need no
+        # order and would cost a lock each; echoes (a person's are conversation messages) keep theirs.
+        claimed = await pending_events(
+            session, self._channel_ids, None, receipts, now, "receipts", claim=True
+        )
+        held: set[str] = set()
+        refused: set[str] = set()
+        for event in claimed:
+            if event.kind == "echo" and event.conversation_key not in held:
+                if event.conversation_key in refused or not await self._db.try_lock(
+                    session, event.conversation_key
+                ):
+                    refused.add(event.conversation_key)
+                    continue
+                held.add(event.conversation_key)
+            found.append(event)
+        return sorted(found, key=lambda e: e.id)
+
     async def _pending(
-        self, session: AsyncSession, keys: list[str] | None, now: datetime, limit: int
+        self, session: AsyncSession, keys: list[str] | None, now: datetime, limit: int, lane: Lane
     ) -> list[PendingEvent]:
         """Due events, read after this pass holds the main write lock, so passes never see them twice."""
         if not self._db.split_inbox:
-            return await pending_events(session, self._channel_ids, keys, limit, now)
+            return await pending_events(session, self._channel_ids, keys, limit, now, lane)
         if self._db.inbox_file is not None:
             with contextlib.suppress(sqlite3.OperationalError):  # busy: read through SQLAlchemy below
-                rows = self._db.inbox_file.pending(self._channel_ids, keys, limit, now)
+                rows = self._db.inbox_file.pending(self._channel_ids, keys, limit, now, lane)
                 return [PendingEvent(*row) for row in rows]
         async with self._db.inbox.read() as inbox:
-            return await pending_events(inbox, self._channel_ids, keys, limit, now)
+            return await pending_events(inbox, self._channel_ids, keys, limit, now, lane)
 
     def _size_batches(self, per_event: float) -> None:
         self._per_event = 0.8 * self._per_event + 0.2 * per_event
@@ -241,7 +302,7 @@ class Dispatcher:
         )
 
     async def _one_by_one(
-        self, session: AsyncSession, events: list[PendingEvent], marks: _InboxMarks
+        self, session: AsyncSession, events: list[PendingEvent], marks: _InboxMarks, now: datetime
     ) -> tuple[list[PendingEvent], dict[int, Deferred]]:
         handled: list[PendingEvent] = []
         deferred: dict[int, Deferred] = {}
@@ -251,7 +312,7 @@ class Dispatcher:
                 continue
             try:
                 async with session.begin_nested():
-                    deferred.update(await self._handler.handle(session, [_event(event)]))
+                    deferred.update(await self._handler.handle(session, [_event(event, now)]))
                 handled.append(event)
             except Exception as err:
                 log.debug("event=dispatch.event_failed_trace event=%s", event.id, exc_info=True)
@@ -281,10 +342,11 @@ class _InboxMarks:
     skipped: list[PendingEvent] = field(default_factory=list)
     deferred: dict[int, datetime] = field(default_factory=dict)
     failures: list[tuple[int, str, bool]] = field(default_factory=list)
+    given_up: dict[int, str] = field(default_factory=dict)  # event id: why (no personal data)
 
     async def apply(self, session: AsyncSession, now: datetime) -> None:
-        for event_id, until in self.deferred.items():
-            await defer(session, event_id, until)
+        await defer_many(session, self.deferred)
+        await give_up_events(session, self.given_up, now)
         for event_id, error, give_up in self.failures:
             await record_failure(session, event_id, error, give_up, now)
         await finish(session, self.done, now)
@@ -294,5 +356,14 @@ class _BadBatch(Exception):
     """The fast path failed on some event of the batch."""
 
 
-def _event(row: PendingEvent) -> Event:
-    return Event(id=row.id, kind=row.kind, payload=row.payload or {}, attempts=row.attempts)
+def _event(row: PendingEvent, now: datetime) -> Event:
+    age = max((now - row.received_at).total_seconds(), 0.0)
+    return Event(id=row.id, kind=row.kind, payload=row.payload or {}, attempts=row.attempts, age=age)
+
+
+def _retry_at(now: datetime, seconds: float) -> datetime:
+    """`seconds` from now, rounded up to the next whole RETRY_GRID: events set aside about the same time
+    are due at the same moment, and a backlog of them is looked at again in a few full batches instead of
+    a trickle of passes."""
+    at = (now + timedelta(seconds=max(seconds, RETRY_GRID))).timestamp()
+    return datetime.fromtimestamp(math.ceil(at / RETRY_GRID) * RETRY_GRID, tz=UTC)

@@ -10,12 +10,16 @@ handled message (stage_costs.py, dispatch stage), every 100 ms ~40 µs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import sys
 import threading
 import time
 from typing import TextIO
+
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -44,6 +48,43 @@ def setup_logging(level: str = "info", stream: TextIO | None = None) -> None:
     # aiohttp's access log would print request paths with query strings (the verify token); keep it quiet.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_server_errors()
+
+
+def quiet_server_errors() -> None:
+    """Put `ServerErrorFilter` on aiohttp's server logger (once)."""
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ServerErrorFilter) for f in server.filters):
+        server.addFilter(ServerErrorFilter())
+
+
+class ServerErrorFilter(logging.Filter):
+    """aiohttp's own error lines, made safe and short.
+
+    A request it cannot parse is logged with the exception's message, which quotes the start of the
+    request line (a URL over 8 kB: the verify token in its query); it becomes one line with the error's
+    name and status. A client that went away mid-request (reset, cut at a deadline, a broken body) is
+    not our error: its traceback, hundreds under a flood of slow clients, shows only at debug level, as
+    one line. Anything else (a bug) keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None:
+            return True
+        if isinstance(error, HttpProcessingError):
+            _rewrite(record, logging.INFO, "event=http.bad_request error=%s status=%s", error, error.code)
+            return True
+        if isinstance(error, (ConnectionError, asyncio.CancelledError, TimeoutError, RequestPayloadError)):
+            _rewrite(record, logging.DEBUG, "event=http.client_gone error=%s", error)
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _rewrite(record: logging.LogRecord, level: int, msg: str, error: BaseException, *args: object) -> None:
+    record.levelno, record.levelname = level, logging.getLevelName(level)
+    record.msg, record.args = msg, (type(error).__name__, *args)
+    record.exc_info, record.exc_text = None, None
 
 
 class LineFormatter(logging.Formatter):

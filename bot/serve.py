@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.app import create_app
 from bot.config import Config
+from bot.connections import GUARD, GuardedSite
 from bot.process import CommandError, describe_database_error, install_stop_signals
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ async def serve(config: Config, host: str, port: int) -> None:
         await runner.cleanup()
         raise CommandError(describe_database_error(config, err)) from None
     settle_memory()
-    await web.SockSite(runner, sock).start()
+    await start_site(runner, sock)
     bound = sock.getsockname()[1]
     print(
         f"Jola is listening on http://{host}:{bound} (staff app: http://{host}:{bound}/login, "
@@ -61,3 +62,12 @@ async def serve(config: Config, host: str, port: int) -> None:
     finally:
         log.info("event=app.stopping")
         await runner.cleanup()
+
+
+async def start_site(runner: web.AppRunner, sock: socket.socket) -> GuardedSite:
+    """Listen on `sock` (the runner set up), each connection under the app's deadlines and bound."""
+    guard = runner.app[GUARD]
+    guard.fit_file_limit()
+    site = GuardedSite(runner, sock, guard)
+    await site.start()
+    return site

@@ -1,10 +1,14 @@
-"""The durable inbox: store deliveries once, hand them out per conversation in arrival order."""
+"""The durable inbox: store deliveries once, hand them out per conversation in arrival order.
+
+Two lanes: client messages (`kind = 'message'`) and receipts (statuses and echoes, which are about our own
+messages). The dispatcher reads each lane on its own, so a backlog of receipts never stands in line ahead
+of a client's message."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,17 +56,29 @@ async def store_events(
     return {row[0] for row in result}
 
 
+Lane = Literal["messages", "receipts"] | None  # None: both
+MESSAGE = "message"  # the kind of a client's message; every other kind (status, echo) is a receipt
+
+
 def _due(now: datetime) -> Any:
     return or_(EVENTS.c.available_at.is_(None), EVENTS.c.available_at <= now)
 
 
+def _in_lane(lane: Lane) -> Any:
+    if lane == "messages":
+        return EVENTS.c.kind == MESSAGE
+    if lane == "receipts":
+        return EVENTS.c.kind != MESSAGE
+    return True
+
+
 async def pending_conversations(
-    session: AsyncSession, channel_ids: list[int], limit: int, now: datetime
+    session: AsyncSession, channel_ids: list[int], limit: int, now: datetime, lane: Lane = None
 ) -> list[str]:
-    """Conversation keys with work due on these channels, oldest first."""
+    """Conversation keys with work due on these channels (in this lane), oldest first."""
     result = await session.execute(
         select(EVENTS.c.id, EVENTS.c.conversation_key)
-        .where(EVENTS.c.state == "pending", EVENTS.c.channel_id.in_(channel_ids), _due(now))
+        .where(EVENTS.c.state == "pending", EVENTS.c.channel_id.in_(channel_ids), _due(now), _in_lane(lane))
         .order_by(EVENTS.c.id)
         .limit(limit)
     )
@@ -84,16 +100,28 @@ class PendingEvent:
 
 
 async def pending_events(
-    session: AsyncSession, channel_ids: list[int], keys: list[str] | None, limit: int, now: datetime
+    session: AsyncSession,
+    channel_ids: list[int],
+    keys: list[str] | None,
+    limit: int,
+    now: datetime,
+    lane: Lane = None,
+    *,
+    claim: bool = False,
 ) -> list[PendingEvent]:
-    """Due events, oldest first, of these channels (and, when given, only these conversations)."""
+    """Due events, oldest first, of these channels (and, when given, only these conversations, or this
+    lane). `claim` (PostgreSQL): lock the rows until the transaction ends, skipping rows another
+    transaction holds, so several workers share a lane without taking an event twice."""
     e = EVENTS.c
     query = select(
         e.id, e.conversation_key, e.kind, e.payload, e.attempts, e.received_at, e.provider_key
-    ).where(e.state == "pending", e.channel_id.in_(channel_ids), _due(now))
+    ).where(e.state == "pending", e.channel_id.in_(channel_ids), _due(now), _in_lane(lane))
     if keys is not None:
         query = query.where(e.conversation_key.in_(keys))
-    result = await session.execute(query.order_by(e.id).limit(limit))
+    query = query.order_by(e.id).limit(limit)
+    if claim:
+        query = query.with_for_update(skip_locked=True)
+    result = await session.execute(query)
     return [PendingEvent(*row) for row in result]
 
 
@@ -108,11 +136,39 @@ async def finish(session: AsyncSession, event_ids: list[int], now: datetime) -> 
 
 
 async def defer(session: AsyncSession, event_id: int, until: datetime) -> None:
-    await session.execute(
-        update(EVENTS)
-        .where(EVENTS.c.id == event_id)
-        .values(attempts=EVENTS.c.attempts + 1, available_at=until)
-    )
+    await defer_many(session, {event_id: until})
+
+
+async def defer_many(session: AsyncSession, until: dict[int, datetime]) -> None:
+    """Look at these events again later: one statement per due time (a batch shares one or a few)."""
+    by_time: dict[datetime, list[int]] = {}
+    for event_id, moment in until.items():
+        by_time.setdefault(moment, []).append(event_id)
+    for moment, ids in by_time.items():
+        await session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(ids))
+            .values(attempts=EVENTS.c.attempts + 1, available_at=moment)
+        )
+
+
+async def give_up_events(session: AsyncSession, reasons: dict[int, str], now: datetime) -> None:
+    """Set these events aside for good: done, with why (no personal data) and without their payload."""
+    by_reason: dict[str, list[int]] = {}
+    for event_id, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(event_id)
+    for reason, ids in by_reason.items():
+        await session.execute(
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(ids))
+            .values(
+                state="done",
+                payload=None,
+                attempts=EVENTS.c.attempts + 1,
+                error=reason[:200],
+                processed_at=now,
+            )
+        )
 
 
 async def record_failure(

@@ -32,6 +32,7 @@ _PENDING = (
     "WHERE state = 'pending' AND channel_id IN ({channels}) AND (available_at IS NULL OR available_at <= ?) "
     "{conversations}ORDER BY id LIMIT ?"
 )
+_LANES = {None: "", "messages": "AND kind = 'message' ", "receipts": "AND kind != 'message' "}
 
 
 EventRow = tuple[str, str | None, int | None, str, str, dict[str, Any]]
@@ -47,12 +48,18 @@ class InboxFile:
         self._lock = threading.Lock()
 
     def pending(
-        self, channel_ids: list[int], keys: list[str] | None, limit: int, now: datetime
+        self,
+        channel_ids: list[int],
+        keys: list[str] | None,
+        limit: int,
+        now: datetime,
+        lane: str | None = None,
     ) -> list[tuple[Any, ...]]:
         """Due events, oldest first: (id, conversation_key, kind, payload, attempts, received_at,
-        provider_key). Read on the caller's thread (the event loop's) from a connection of its own: a read
-        in WAL mode takes microseconds and waits for no writer. Raises sqlite3.OperationalError on the rare
-        SQLITE_BUSY (the WAL being recovered); the caller then reads through SQLAlchemy instead."""
+        provider_key); `lane`: "messages", "receipts" or None for both (storage/inbox.py). Read on the
+        caller's thread (the event loop's) from a connection of its own: a read in WAL mode takes
+        microseconds and waits for no writer. Raises sqlite3.OperationalError on the rare SQLITE_BUSY (the
+        WAL being recovered); the caller then reads through SQLAlchemy instead."""
         if self._reader is None:
             self._reader = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=0
@@ -61,7 +68,8 @@ class InboxFile:
             return []
         sql = _PENDING.format(
             channels=", ".join("?" * len(channel_ids)),
-            conversations=f"AND conversation_key IN ({', '.join('?' * len(keys))}) " if keys else "",
+            conversations=(f"AND conversation_key IN ({', '.join('?' * len(keys))}) " if keys else "")
+            + _LANES[lane],
         )
         rows = self._reader.execute(sql, (*channel_ids, _stamp(now), *(keys or ()), limit)).fetchall()
         return [
@@ -135,6 +143,7 @@ class InboxFile:
         deferred: dict[int, datetime],
         failures: list[tuple[int, str, bool]],
         now: datetime,
+        given_up: dict[int, str] | None = None,
     ) -> None:
         """What a dispatch pass learned about its inbox rows, in one transaction. In-process writers of
         the file take turns on a thread lock, so an ack never sits in SQLite's busy back-off."""
@@ -142,11 +151,15 @@ class InboxFile:
             connection = self._connect()
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for event_id, until in deferred.items():
-                    connection.execute(
-                        "UPDATE inbound_events SET attempts = attempts + 1, available_at = ? WHERE id = ?",
-                        (_stamp(until), event_id),
-                    )
+                connection.executemany(
+                    "UPDATE inbound_events SET attempts = attempts + 1, available_at = ? WHERE id = ?",
+                    [(_stamp(until), event_id) for event_id, until in deferred.items()],
+                )
+                connection.executemany(
+                    "UPDATE inbound_events SET attempts = attempts + 1, error = ?, state = 'done', "
+                    "payload = NULL, processed_at = ? WHERE id = ?",
+                    [(reason[:200], _stamp(now), event_id) for event_id, reason in (given_up or {}).items()],
+                )
                 for event_id, error, give_up in failures:
                     if give_up:
                         connection.execute(

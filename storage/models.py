@@ -517,3 +517,22 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PrivacyEvent(Base):
+    """A data-subject request carried out (an export, an erasure, Meta's deletion or deauthorize callback):
+    what, when, by whom, and the client's id only, never a name, number or message, so the record of an
+    erasure holds nothing of what was erased."""
+
+    __tablename__ = "privacy_events"
+    __table_args__ = (Index("ix_privacy_events_business_at", "business_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # None for a Meta callback that matched no business's client.
+    business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))  # export | erase | meta_deletion | deauthorize
+    actor: Mapped[str] = mapped_column(String(64))  # "staff:12", "api", "cli", "meta"
+    subject: Mapped[int | None] = mapped_column(BigId)  # the client's id (gone after an erasure)
+    # Meta's data deletion callback: the code its status page is asked for.
+    confirmation_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # done | not_found | channels_off | recorded

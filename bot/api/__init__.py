@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Answers hold personal data: no cache keeps them, and no browser reads them as anything but JSON.
+PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def setup_api(app: web.Application) -> None:
@@ -57,6 +59,8 @@ async def api_door(request: web.Request, handler: Handler) -> web.StreamResponse
             "event=api.failed business=%s route=%s error=%s", business, _route(request), type(err).__name__
         )
         response = error_response(500, "internal error")
+    if not response.prepared:
+        response.headers.update(PRIVATE)
     log.info(
         "event=api.request business=%s method=%s route=%s status=%d ms=%.1f",
         business,

@@ -1,4 +1,5 @@
-"""/api/v1/clients: find a client by phone or text, and read one client's record with its history."""
+"""/api/v1/clients: find a client by phone or text, read one client's record with its history, export
+everything held on them, and erase them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import keys
+from bot import keys, privacy
 from bot.api.appointments import appointment_json
 from bot.api.auth import TENANT
 from bot.api.json import MAX_ID, e164, fail, iso, json_body, path_id, phone_digits, reply
@@ -106,3 +107,33 @@ async def record(request: web.Request) -> web.Response:
         ],
     }
     return reply(body)
+
+
+@routes.get("/api/v1/clients/{id}/export")
+async def export(request: web.Request) -> web.Response:
+    """Everything held on the client (right of access and portability), as a JSON file."""
+    tenant = request[TENANT]
+    client_id = path_id(request)
+    app = request.app
+    found = await privacy.export_client(
+        app[keys.DATABASE], tenant.id, client_id, tenant.zone, actor="api", now=app[keys.CLOCK].now()
+    )
+    if found is None:
+        fail(404, "client not found")
+    response = reply(found)
+    response.headers["Content-Disposition"] = f'attachment; filename="client-{client_id}.json"'
+    return response
+
+
+@routes.delete("/api/v1/clients/{id}")
+async def erase(request: web.Request) -> web.Response:
+    """Erasure: the client's personal data and messages go; their appointments stay, without them."""
+    tenant = request[TENANT]
+    client_id = path_id(request)
+    app = request.app
+    erased = await privacy.erase_client(
+        app[keys.DATABASE], tenant.id, client_id, actor="api", now=app[keys.CLOCK].now()
+    )
+    if erased is None:
+        fail(404, "client not found")
+    return web.Response(status=204)

@@ -15,6 +15,12 @@ MAX_ID = 2**63 - 1
 _E164 = re.compile(r"\+?(\d{8,15})")
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 
+_ID_DIGITS = len(str(MAX_ID))  # more digits than this is out of range before int() is asked (or refuses)
+MAX_BODY = 4 * 1024 * 1024  # the app's client_max_size
+# Times the API takes: far enough either way for any real calendar, near enough that arithmetic on them
+# (a day later, an appointment's end) never leaves what datetime can hold.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+
 _ERRORS: dict[int, type[web.HTTPException]] = {
     400: web.HTTPBadRequest,
     401: web.HTTPUnauthorized,
@@ -22,6 +28,7 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     405: web.HTTPMethodNotAllowed,
     409: web.HTTPConflict,
     413: web.HTTPRequestEntityTooLarge,
+    415: web.HTTPUnsupportedMediaType,
     500: web.HTTPInternalServerError,
 }
 
@@ -36,7 +43,10 @@ def error_response(
 def fail(status: int, message: str, /, **extra: Any) -> NoReturn:
     """Stop the handler with a JSON error `{"error": message, ...extra}`."""
     kind = _ERRORS.get(status, web.HTTPBadRequest)
-    raise kind(text=json.dumps({"error": message, **extra}), content_type="application/json")
+    text = json.dumps({"error": message, **extra})
+    if kind is web.HTTPRequestEntityTooLarge:  # it wants the limit (without it: a TypeError, a 500)
+        raise web.HTTPRequestEntityTooLarge(MAX_BODY, text=text, content_type="application/json")
+    raise kind(text=text, content_type="application/json")
 
 
 def reply(body: dict[str, Any], status: int = 200) -> web.Response:
@@ -78,6 +88,8 @@ def parse_moment(value: str, zone: ZoneInfo, name: str, *, allow_date: bool = Tr
         fail(400, f"{name} must be {what}, e.g. 2026-11-26T10:00:00+01:00")
     if not isinstance(parsed, datetime):
         parsed = datetime.combine(parsed, time())
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        fail(400, f"{name} is out of range: give a year from {EARLIEST_YEAR} to {LATEST_YEAR}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     try:
@@ -101,26 +113,44 @@ def _fromisoformat(text: str) -> date | datetime | None:
 def path_id(request: web.Request, name: str = "id") -> int:
     """A row id from the path; one that cannot name a row is simply not found."""
     raw = request.match_info.get(name, "")
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+    number = _number(raw)
+    if number is None or not 0 < number <= MAX_ID:
         fail(404, "not found")
-    return int(raw)
+    return number
 
 
 def query_int(request: web.Request, name: str, *, default: int | None, low: int, high: int) -> int | None:
     raw = request.query.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+    number = _number(raw)
+    if number is None or not low <= number <= high:
         fail(400, f"{name} must be a whole number from {low} to {high}")
-    return int(raw)
+    return number
+
+
+def _number(raw: str) -> int | None:
+    """Plain ASCII digits as a number, or None; more digits than an id has is None before int() sees
+    them (past 4,300 digits int() raises, which was a 500)."""
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    digits = raw.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _ID_DIGITS else None
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    """The request body as a JSON object, or a 4xx saying what is wrong with it."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        fail(415, "Content-Encoding is not supported; send the body as is")
+    if (request.content_length or 0) > MAX_BODY:
+        fail(413, f"body is too large (at most {MAX_BODY} bytes)")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        fail(413, "body is too large")
+        fail(413, f"body is too large (at most {MAX_BODY} bytes)")
+    except (ConnectionError, web.RequestPayloadError):
+        fail(400, "body is incomplete")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):

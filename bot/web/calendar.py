@@ -34,6 +34,9 @@ REFUSALS = {
     "appointment not found": "That appointment no longer exists.",
     "the appointment changed meanwhile": "The appointment changed meanwhile; look again.",
     "client already booked then": "The client already has an appointment then.",
+    "start must be within 2 years before and 5 years after today": (
+        "Choose a day at most two years back and five years ahead."
+    ),
 }
 
 

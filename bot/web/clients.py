@@ -1,14 +1,17 @@
 """Client records in the staff app: the list (searched by name or phone), and one client's record with
-every message and every booking event, and the notes staff keep on them."""
+every message and every booking event, and the notes staff keep on them; a download of everything held
+on the client, and (owners only) erasing them."""
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
-from bot import keys
+from bot import keys, privacy
 from bot.web.door import STAFF
 from bot.web.ids import number, path_id
-from bot.web.pages import render
+from bot.web.pages import render, tenant_of
 from storage.appointments import history_for, list_appointments
 from storage.clients import NOTES_LIMIT, client_page, client_record, looks_like_email, set_email, set_notes
 from storage.conversation_views import client_messages
@@ -67,6 +70,7 @@ async def _record(
         error=error,
         notes=found.notes or "" if notes is None else notes,
         notes_limit=NOTES_LIMIT,
+        can_erase=request[STAFF].is_owner,
     )
 
 
@@ -107,3 +111,52 @@ async def email(request: web.Request) -> web.StreamResponse:
         ):
             raise web.HTTPNotFound(text="no such client")
     raise web.HTTPSeeOther(f"/clients/{client_id}")
+
+
+@routes.get("/clients/{id}/export")
+async def export(request: web.Request) -> web.StreamResponse:
+    """Everything held on the client, as the JSON file they may ask for (right of access)."""
+    client_id, staff = _id(request), request[STAFF]
+    found = await privacy.export_client(
+        request.app[keys.DATABASE],
+        staff.business_id,
+        client_id,
+        tenant_of(request).zone,
+        actor=f"staff:{staff.id}",
+        now=request.app[keys.CLOCK].now(),
+    )
+    if found is None:
+        raise web.HTTPNotFound(text="no such client")
+    response = web.json_response(found, dumps=_pretty)
+    response.headers["Content-Disposition"] = f'attachment; filename="client-{client_id}.json"'
+    return response
+
+
+def _pretty(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@routes.post("/clients/{id}/erase")
+async def erase(request: web.Request) -> web.StreamResponse:
+    """Erase the client (owners only: it cannot be undone), confirmed by typing their name or ERASE."""
+    client_id, staff = _id(request), request[STAFF]
+    if not staff.is_owner:
+        raise web.HTTPForbidden(text="only the business's owner erases clients")
+    form = await request.post()
+    typed = form.get("confirm", "")
+    typed = " ".join(typed.split()).casefold() if isinstance(typed, str) else ""
+    async with request.app[keys.DATABASE].read() as session:
+        found = await client_record(session, staff.business_id, client_id)
+    if found is None:
+        raise web.HTTPNotFound(text="no such client")
+    accepted = {"erase"} | ({" ".join(found.name.split()).casefold()} if found.name else set())
+    if not typed or typed not in accepted:
+        return await _record(request, client_id, status=400, error="erase_confirm")
+    await privacy.erase_client(
+        request.app[keys.DATABASE],
+        staff.business_id,
+        client_id,
+        actor=f"staff:{staff.id}",
+        now=request.app[keys.CLOCK].now(),
+    )
+    raise web.HTTPSeeOther("/clients")
