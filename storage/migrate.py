@@ -65,7 +65,7 @@ async def _move_inbox_rows(db: Database) -> None:
         await main.execute(delete(table))
 
 
-async def _upgrade(db: Database, chain: bool) -> None:
+async def _upgrade(db: Database, chain: bool = False) -> None:
     async with db.engine.connect() as connection:
         if not db.is_sqlite:
             await connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _UPGRADE_LOCK})
