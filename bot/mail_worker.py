@@ -5,8 +5,6 @@ that refuses fails the email with its reason, which staff see."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from datetime import datetime, timedelta
@@ -15,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.clock import Clock
+from bot.due_worker import DueWorker
 from bot.mail import Mailer, MailFailed, appointment_ics, build_message
 from bot.metrics import Metrics
 from bot.profiles import Profiles
@@ -32,7 +31,9 @@ RETRY_BASE = 60.0  # seconds; doubled per attempt, up to RETRY_MAX
 RETRY_MAX = 3600.0
 
 
-class MailWorker:
+class MailWorker(DueWorker):
+    name = "mail"
+
     def __init__(
         self,
         db: Database,
@@ -44,59 +45,19 @@ class MailWorker:
         poll_seconds: float = 5.0,
         batch_size: int = 20,
     ) -> None:
-        self._db, self._clock, self._profiles, self._mailer = db, clock, profiles, mailer
+        super().__init__(clock, poll_seconds=poll_seconds, batch_size=batch_size)
+        self._db, self._profiles, self._mailer = db, profiles, mailer
         self._metrics = metrics
-        self._poll, self._batch = poll_seconds, batch_size
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="mail")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def run_due(self) -> int:
-        """Send every email due now (tests call this directly)."""
-        total = 0
-        while True:
-            done = await self.run_once()
-            total += done
-            if done < self._batch:
-                return total
-
-    async def _run(self) -> None:
+    async def before_first_pass(self) -> None:
         async with self._db.write() as session:
             lost = await store.give_up_lost(session, self._clock.now())
         if lost:
             log.warning("event=mail.lost_on_restart emails=%d", lost)
-        while not self._stopping:
-            timeout = self._poll
-            try:
-                await self.run_due()
-                async with self._db.read() as session:
-                    due = await store.next_due(session)
-                if due is not None:
-                    timeout = min(self._poll, max((due - self._clock.now()).total_seconds(), 0.05))
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                log.error("event=mail.pass_failed error=%s", type(err).__name__)
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
+
+    async def next_due(self) -> datetime | None:
+        async with self._db.read() as session:
+            return await store.next_due(session)
 
     async def run_once(self) -> int:
         now = self._clock.now()

@@ -14,8 +14,6 @@ an address), and otherwise the reminder is skipped and staff see why.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels import recipient_for
 from bot.channels.directory import ChannelDirectory
 from bot.clock import Clock
+from bot.due_worker import DueWorker
 from bot.live import Change
 from bot.metrics import Metrics
 from bot.profiles import Profiles
@@ -68,7 +67,9 @@ class Route:
     slots: dict[str, Any]
 
 
-class ReminderWorker:
+class ReminderWorker(DueWorker):
+    name = "reminders"
+
     def __init__(
         self,
         db: Database,
@@ -83,56 +84,14 @@ class ReminderWorker:
         poll_seconds: float = 5.0,
         batch_size: int = 200,
     ) -> None:
-        self._db, self._clock, self._directory, self._profiles = db, clock, directory, profiles
+        super().__init__(clock, poll_seconds=poll_seconds, batch_size=batch_size)
+        self._db, self._directory, self._profiles = db, directory, profiles
         self._metrics = metrics
         self._on_queued, self._on_changed, self._on_email = on_queued, on_changed, on_email
-        self._poll, self._batch = poll_seconds, batch_size
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="reminders")
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def run_due(self) -> int:
-        """Settle every reminder due now (tests and the benchmark call this directly)."""
-        total = 0
-        while True:
-            done = await self.run_once()
-            total += done
-            if done < self._batch:
-                return total
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            timeout = self._poll
-            try:
-                await self.run_due()
-                async with self._db.read() as session:
-                    due = await store.next_due(session)
-                if due is not None:
-                    timeout = min(self._poll, max((due - self._clock.now()).total_seconds(), 0.05))
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:
-                log.error("event=reminders.pass_failed error=%s", type(err).__name__)
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
+    async def next_due(self) -> datetime | None:
+        async with self._db.read() as session:
+            return await store.next_due(session)
 
     async def run_once(self) -> int:
         now = self._clock.now()
