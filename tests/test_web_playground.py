@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,6 +29,7 @@ from storage.clients import client_record
 from storage.models import Client, ClientIdentity, Conversation, Message
 from storage.overview import figures
 from tests.conftest import DatabaseTarget, Jola, SettableClock, WhatsAppClient
+from tests.support.browser import MISSING, chromium, missing
 from tests.support.clinic import BUSINESS, appointments, clinic
 from tests.support.fake_graph import FakeGraph
 from tests.support.staff import PASSWORD, StaffBrowser, add_account
@@ -413,8 +413,6 @@ async def test_test_clients_older_than_a_day_are_swept_away(
 
 # -------------------------------------------------------------------------------------------- in Chromium
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRED = os.environ.get("JOLA_BROWSER_TESTS") == "required"
 SERVICES = [
     {"id": "massage", "name": "Massage", "duration_minutes": 60},
     {"id": "physio", "name": "Physiotherapy", "duration_minutes": 45},
@@ -424,22 +422,10 @@ SERVICES = [
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    if not shutil.which(CHROMIUM) and not REQUIRED:
-        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-gpu",
-                "--disable-component-update",
-            ],
-        )
+    if missing():
+        pytest.skip(MISSING)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def test_the_playground_in_a_browser(

@@ -4,40 +4,26 @@ pages fit a phone (issue 16). Runs where Debian's chromium is installed (CI make
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
+from tests.support.browser import MISSING, chromium, missing
 from tests.support.clinic import clinic
 from tests.support.fake_graph import FakeGraph
 from tests.support.staff import PASSWORD, add_account
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRED = os.environ.get("JOLA_BROWSER_TESTS") == "required"
+if missing():
+    pytest.skip(MISSING, allow_module_level=True)
 
-if not shutil.which(CHROMIUM) and not REQUIRED:
-    pytest.skip("no /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
-
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-gpu",
-                "--disable-component-update",
-            ],
-        )
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 @pytest.fixture
