@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 PHONE_NUMBER_ID = "100000000000002"
-APP_SECRET = "bench_app_secret_not_for_production"
+APP_SECRET = "be4c0ffee0ddba11be4c0ffee0ddba11"  # 32 hex, as Meta issues them (`jola serve` checks)
 ACCESS_TOKEN = "bench-access-token"
 HOST = "127.0.0.1"  # the only address this benchmark ever talks to
 REQUEST_TIMEOUT = 10.0
@@ -845,7 +845,7 @@ def jola_config(path: Path, db_path: Path, graph_port: int, args: argparse.Names
     path.write_text(
         f"""# written by benchmarks/webhook_load.py
 [server]
-secret_key = "bench-secret-key"
+secret_key = "bench-secret-key-for-staff-sessions-only"
 log_level = "{args.log_level}"
 
 [database]
@@ -853,7 +853,7 @@ url = "sqlite+aiosqlite:///{db_path.as_posix()}"
 {sync}
 [meta]
 app_secret = "{APP_SECRET}"
-verify_token = "bench-verify-token"
+verify_token = "bench-verify-token-0123"
 graph_api_url = "http://{HOST}:{graph_port}"
 graph_api_version = "v23.0"
 
@@ -862,7 +862,7 @@ id = "bench-clinic"
 name = "Bench Clinic"
 timezone = "Europe/Copenhagen"
 locale = "en"
-api_token = "bench-api-token"
+api_token = "bench-api-token-not-for-production-use"
 hours = {{ mon = ["08:00-12:00", "13:00-17:00"], tue = ["08:00-17:00"] }}
 
 [[businesses.services]]

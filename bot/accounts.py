@@ -11,14 +11,23 @@ from typing import TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import audit
 from bot.clock import Clock
 from bot.config import Config
+from bot.encryption import keyring_for
 from bot.process import CommandError, describe_database_error
 from bot.tenants import sync_tenants
 from bot.web.passwords import WeakPassword, check_new, hash_password
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.staff_accounts import AccountExists, UnknownBusiness, add_staff, count_staff, set_password
+from storage.staff_accounts import (
+    AccountExists,
+    UnknownBusiness,
+    add_staff,
+    count_staff,
+    login_of,
+    set_password,
+)
 
 
 def read_password(stdin: TextIO | None = None) -> str:
@@ -42,6 +51,7 @@ def _database(config: Config) -> Database:
         config.database.url,
         schema=config.database.postgres_schema,
         synchronous=config.database.sqlite_synchronous,
+        keyring=keyring_for(config),
     )
 
 
@@ -71,7 +81,7 @@ async def add_account(
         await upgrade(db)
         await sync_tenants(db, config, clock)
         async with db.write() as session:
-            await add_staff(
+            made = await add_staff(
                 session,
                 business,
                 email=email,
@@ -82,6 +92,7 @@ async def add_account(
                 now=clock.now(),
                 practitioner=practitioner,
             )
+            await audit.account_event(session, "account.created", made, audit.CLI, now=clock.now(), role=role)
     except AccountExists:
         raise CommandError(f"an account for {email.strip().casefold()} exists already") from None
     except UnknownBusiness:
@@ -100,6 +111,10 @@ async def change_password(config: Config, *, email: str, password: str) -> str:
         await upgrade(db)
         async with db.write() as session:
             changed = await set_password(session, email, hash_password(password), clock.now())
+            account = await login_of(session, email)
+            await audit.account_event(
+                session, "account.password_changed", account and account.id, audit.CLI, now=clock.now()
+            )
     except (SQLAlchemyError, OSError) as err:
         raise CommandError(describe_database_error(config, err)) from None
     finally:
@@ -120,7 +135,7 @@ async def ensure_demo_owner(config: Config, email: str, password: str) -> None:
         await sync_tenants(db, config, clock)
         async with db.write() as session:
             if await count_staff(session, business) == 0:
-                await add_staff(
+                made = await add_staff(
                     session,
                     business,
                     email=email,
@@ -129,6 +144,9 @@ async def ensure_demo_owner(config: Config, email: str, password: str) -> None:
                     role="owner",
                     locale=config.businesses[0].locale,
                     now=clock.now(),
+                )
+                await audit.account_event(
+                    session, "account.created", made, audit.SYSTEM, now=clock.now(), role="owner"
                 )
     except (SQLAlchemyError, OSError) as err:
         raise CommandError(describe_database_error(config, err)) from None

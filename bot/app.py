@@ -10,9 +10,11 @@ from aiohttp import web
 
 from bot import health, keys, meta_callbacks, webhook
 from bot.api import setup_api
+from bot.body_limits import body_limit
 from bot.clock import Clock
 from bot.config import Config
 from bot.connections import GUARD, ConnectionGuard, body_deadline
+from bot.encryption import check_stored_values, keyring_for
 from bot.graph import GraphClient
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
@@ -34,6 +36,7 @@ def open_database(config: Config) -> Database:
         config.database.url,
         schema=config.database.postgres_schema,
         synchronous=config.database.sqlite_synchronous,
+        keyring=keyring_for(config),
     )
 
 
@@ -42,7 +45,7 @@ def create_app(config: Config, *, clock: Clock | None = None, workers: bool = Tr
     guard = ConnectionGuard.from_config(config.server)
     app = web.Application(
         client_max_size=webhook.MAX_BODY,
-        middlewares=[body_deadline(guard)],
+        middlewares=[body_deadline(guard), body_limit],
         handler_args={
             # Bodies are read as sent: the webhook's signature covers the bytes on the wire, and nothing
             # is inflated on the way in (a small gzip body can hold gigabytes).
@@ -79,6 +82,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     db = open_database(config)
     try:
         await upgrade(db)
+        await check_stored_values(db, config)  # every encrypted value opens with the keys, or no start
         directory = await sync_tenants(db, config, clock)
         playground = await open_playground(db, config, clock, directory)  # the staff app's /playground
         await app[keys.PROFILES].refresh_now(db)

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import audit
 from bot.config import BusinessConfig, validate_business
 from storage import business_settings as store
 from storage.models import Practitioner, Room, Service
 
-KEPT_IN_CONFIG = {"id", "api_token", "channels", "message_templates"}
+KEPT_IN_CONFIG = {"id", "api_token", "api_token_sha256", "channels", "message_templates"}
 BUILTINS = ("hours", "prices")
 
 
@@ -132,6 +133,7 @@ async def save(
             staff_id=staff_id,
             now=now,
         )
+        await audit.settings_changed(session, base.id, staff_id, section, changes, now=now, version=version)
     await sync_resources(session, business)
     return business, version, changes
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
 from bot.config import Config
+from bot.encryption import keyring_for
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.process import CommandError, describe_database_error
@@ -103,6 +104,7 @@ async def chat(
         config.database.url,
         schema=config.database.postgres_schema,
         synchronous=config.database.sqlite_synchronous,
+        keyring=keyring_for(config),
     )
     try:
         await upgrade(db)

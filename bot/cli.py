@@ -1,4 +1,4 @@
-"""The `jola` command: serve, check-config, chat, staff, business, reminders, client, flows. Bad input
+"""The `jola` command: serve, check-config, doctor, chat, staff, business, reminders, client, flows. Bad input
 ends in one clear line, exit 1."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jola", description="Jola: a conversational booking agent.")
+    parser.add_argument("--version", action="version", version=f"jola {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the webhook, API and background workers")
@@ -27,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a config file and list every problem")
     check.add_argument("file", metavar="FILE")
+
+    doctor = commands.add_parser(
+        "doctor", help="check a real config against Meta, the database and the public address, with fixes"
+    )
+    doctor.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    doctor.add_argument("--json", action="store_true", help="one JSON object on stdout, for scripts")
 
     chat = commands.add_parser("chat", help="talk to the bot as a client, in this terminal")
     chat.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
@@ -81,6 +89,35 @@ def _parser() -> argparse.ArgumentParser:
         one.add_argument("--client", required=True, type=int, metavar="ID")
     erase.add_argument("--yes", action="store_true", help="do not ask first (it cannot be undone)")
 
+    purge = commands.add_parser(
+        "purge", help="remove messages and raw deliveries older than each business's retention settings"
+    )
+    purge.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    purge.add_argument("--business", metavar="ID", help="only this business (default: every one)")
+    purge.add_argument("--dry-run", action="store_true", help="say what would go, change nothing")
+
+    keys = commands.add_parser("keys", help="encryption at rest: a new key; stored values to the newest")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    key_commands.add_parser("new", help="print a fresh encryption key for [security] encryption_keys")
+    rotate = key_commands.add_parser(
+        "rotate",
+        help="re-encrypt every access token and client note under the first configured key, in batches "
+        "(safe to stop and run again, and beside a running server); then the older keys can go",
+    )
+    rotate.add_argument("--config", metavar="FILE", help="TOML config (default: $JOLA_CONFIG, ./jola.toml)")
+    rotate.add_argument("--dry-run", action="store_true", help="count what would change, change nothing")
+    rotate.add_argument("--batch-size", type=int, default=500, metavar="N", help="rows per transaction (500)")
+
+    api_token = commands.add_parser("api-token", help="REST API tokens")
+    token_commands = api_token.add_subparsers(dest="api_token_command", required=True, metavar="COMMAND")
+    new_token = token_commands.add_parser(
+        "new", help="print a new random token for a business, once, and the api_token_sha256 line to keep"
+    )
+    new_token.add_argument("--business", required=True, metavar="ID")
+    new_token.add_argument(
+        "--config", metavar="FILE", help="check the business is in it (default: $JOLA_CONFIG, ./jola.toml)"
+    )
+
     flows = commands.add_parser("flows", help="the conversation state machines")
     flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="COMMAND")
     diagram = flow_commands.add_parser(
@@ -102,8 +139,8 @@ def _config(path_arg: str | None, *, announce: bool) -> Config:
             f'"{config.businesses[0].name}" on SQLite in ./jola-data/.\n'
             "Talk to it as a client from another terminal with: jola chat\n"
             f"Staff app: log in as {email} with password {password}\n"
-            "Its secrets (webhook app secret and verify token, API token, staff password) are in "
-            "./jola-data/demo-secrets.toml.",
+            "Its secrets (webhook app secret and verify token, API token, staff password, encryption key) "
+            "are in ./jola-data/demo-secrets.toml.",
             flush=True,
         )
     return config
@@ -114,10 +151,14 @@ def _is_demo(path_arg: str | None) -> bool:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from bot.secret_policy import secret_problems
+
     try:
-        load_config(args.file)
+        problems = [problem.line() for problem in secret_problems(load_config(args.file))]
     except ConfigError as err:
-        for problem in err.problems:
+        problems = err.problems
+    if problems:
+        for problem in problems:
             print(problem, file=sys.stderr)
         return 1
     print(f"{args.file}: OK")
@@ -129,6 +170,12 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.serve import serve
 
     config = _config(args.config, announce=True)
+    if not _is_demo(args.config):  # the demo makes its own random secrets
+        from bot.secret_policy import secret_problems
+
+        weak = secret_problems(config)
+        if weak:
+            raise ConfigError([problem.line() for problem in weak])
     setup_logging(config.server.log_level)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
@@ -138,6 +185,27 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(ensure_demo_owner(config, *demo_login()))
     _run(serve(config, host, port))
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jola")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import doctor
+
+    path = find_config_path(args.config)
+    if path is None:
+        raise CommandError(
+            "doctor checks a real config: give --config FILE, set $JOLA_CONFIG or write ./jola.toml "
+            "(the demo needs no checking)"
+        )
+    return asyncio.run(doctor(path, as_json=args.json))
 
 
 def _run(main: Any) -> None:
@@ -211,6 +279,45 @@ def _client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from bot.purge import purge
+
+    config = _config(args.config, announce=False)
+    print(asyncio.run(purge(config, business=args.business, dry_run=args.dry_run)))
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    if args.keys_command == "new":
+        from bot.config import new_encryption_key
+
+        print(new_encryption_key())
+        return 0
+    from bot.encryption import rotate
+
+    if not 1 <= args.batch_size <= 10_000:
+        raise CommandError("--batch-size must be between 1 and 10000")
+    said, problems = asyncio.run(
+        rotate(_config(args.config, announce=False), dry_run=args.dry_run, batch_size=args.batch_size)
+    )
+    print("\n".join(said))
+    for problem in problems:
+        print(f"jola: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _api_token(args: argparse.Namespace) -> int:
+    from bot.api_tokens import new_token_text
+
+    path = find_config_path(args.config)
+    if path is not None and args.business not in {b.id for b in load_config(path).businesses}:
+        raise CommandError(f'{path} has no business "{args.business}"')
+    if path is None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", args.business):
+        raise CommandError(f'"{args.business}" is not a business id (lower case letters, digits, "-", "_")')
+    print(new_token_text(args.business))
+    return 0
+
+
 def _flows(args: argparse.Namespace) -> int:
     from flows.diagrams import diagram, document
     from flows.engine import FLOWS
@@ -228,11 +335,15 @@ def _flows(args: argparse.Namespace) -> int:
 COMMANDS = {
     "serve": _serve,
     "check-config": _check_config,
+    "doctor": _doctor,
     "chat": _chat,
     "staff": _staff,
     "business": _business,
     "reminders": _reminders,
     "client": _client,
+    "purge": _purge,
+    "keys": _keys,
+    "api-token": _api_token,
     "flows": _flows,
 }
 
@@ -258,3 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as err:
+        from storage.sealed import SealedError  # a stored value no configured key opens: say which
+
+        if not isinstance(err, SealedError):
+            raise
+        print(f"jola: {err}", file=sys.stderr)
+        return 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import os
 import re
@@ -12,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -114,6 +124,44 @@ class ReminderWorkerConfig(_Section):
     batch_size: int = Field(50, ge=1, le=5000)  # reminders per transaction (small: sends start sooner)
 
 
+class ApiConfig(_Section):
+    """Limits of the REST API (bot/api/limits.py). Requests: a token bucket per business token and one per
+    client address, in each process (0 per second: no limit). Wrong bearer tokens: counted per address in
+    the database, so the limit holds across processes; past it every request from there is a 429."""
+
+    rate_per_second: float = Field(100.0, ge=0, le=100_000)
+    burst: int = Field(600, ge=1, le=1_000_000)
+    address_rate_per_second: float = Field(200.0, ge=0, le=100_000)
+    address_burst: int = Field(1200, ge=1, le=1_000_000)
+    failed_auth_limit: int = Field(100, ge=1, le=100_000)
+    failed_auth_window_seconds: int = Field(60, ge=1, le=3600)
+
+
+class SubProcessorConfig(_Section):
+    """Someone processing the businesses' data for the operator (hosting, backups, email delivery)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=1, max_length=500)
+    location: str = Field(min_length=1, max_length=200)  # where the data is: a country, or "EU"
+
+
+class PrivacyConfig(_Section):
+    """Who runs this Jola and with whose help: the records of processing (bot/processing_record.py)."""
+
+    operator_name: str = Field("", max_length=200)  # the processor, e.g. "Nordic Booking ApS"
+    operator_contact: str = Field("", max_length=300)  # where data protection questions go
+    sub_processors: list[SubProcessorConfig] = Field(default_factory=list)  # Meta is always listed
+    security_measures: list[str] = Field(default_factory=list)  # the operator's own (disk encryption...)
+
+    @field_validator("security_measures")
+    @classmethod
+    def _measures(cls, value: list[str]) -> list[str]:
+        measures = [" ".join(str(item).split()) for item in value]
+        if any(not item or len(item) > 500 for item in measures):
+            raise ValueError("each measure is a sentence of 1-500 characters")
+        return measures
+
+
 class SmtpConfig(_Section):
     """The mail server confirmations and reminders go out through, for clients with an email address.
     No host: no email is sent."""
@@ -204,8 +252,12 @@ class BookingConfig(_Section):
 class RemindersConfig(_Section):
     lead_times: list[Duration] = Field(default_factory=lambda: ["24h", "2h"])
     quiet_hours: list[str] = Field(default_factory=lambda: ["21:00-08:00"])
-    whatsapp_template: str = "appointment_reminder"
-    template_language: str = "en"
+    whatsapp_template: str = Field("appointment_reminder", pattern=r"^[a-z0-9_]{0,512}$")
+    template_language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    # A Page-owned Messenger utility message template: preferred outside the 24-hour window; the
+    # CONFIRMED_EVENT_UPDATE tag is the fallback (and the only way when this is "").
+    messenger_template: str = Field("", pattern=r"^[a-z0-9_]{0,512}$")
+    messenger_template_language: str = Field("en_US", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
     @field_validator("lead_times")
     @classmethod
@@ -222,6 +274,49 @@ class RemindersConfig(_Section):
             if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", item):
                 raise ValueError(f'"{item}" is not HH:MM-HH:MM')
         return value
+
+
+KEEP = "off"  # a retention setting that keeps everything (bot/retention.py)
+KEEP_LONGEST = timedelta(days=36500)
+DEDUPE_HORIZON = timedelta(days=8)  # handled deliveries go after this anyway (bot/pipeline.py)
+
+
+class RetentionConfig(_Section):
+    """How long a business keeps what clients wrote; older is removed hourly (bot/retention.py), "off"
+    keeps it. Messages: at least 30 days (staff read conversations back, the overview counts the last 30
+    days). Raw deliveries from Meta (once handled): 1 to 8 days, since Jola drops them at 8 days anyway."""
+
+    messages: str = "365d"
+    inbound_events: str = "3d"
+
+    @field_validator("messages", "inbound_events", mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return "".join(value.split()).lower() if isinstance(value, str) else value
+
+    @field_validator("messages")
+    @classmethod
+    def _messages(cls, value: str) -> str:
+        return _kept_for(value, timedelta(days=30), KEEP_LONGEST, "30 days to 100 years (30d to 36500d)")
+
+    @field_validator("inbound_events")
+    @classmethod
+    def _inbound_events(cls, value: str) -> str:
+        return _kept_for(value, timedelta(days=1), DEDUPE_HORIZON, "1 to 8 days (1d to 8d)")
+
+    def age(self, kind: str) -> timedelta | None:
+        """How old a row of `kind` ("messages", "inbound_events") may get; None: kept."""
+        value = getattr(self, kind)
+        return None if value == KEEP else parse_duration(value)
+
+
+def _kept_for(value: str, shortest: timedelta, longest: timedelta, allowed: str) -> str:
+    if value == KEEP:
+        return value
+    age = parse_duration(value)
+    if not shortest <= age <= longest:
+        raise ValueError(f'"{value}": give {allowed}, or "{KEEP}"')
+    return value
 
 
 CHANNEL_KINDS = ("whatsapp", "messenger", "instagram")
@@ -430,8 +525,11 @@ class ChannelConfig(_Section):
     page_id: str | None = None
     account_id: str | None = None
     access_token: str = ""
+    # WhatsApp only: the WhatsApp Business Account the number belongs to (`jola doctor` checks our app is
+    # subscribed to it).
+    waba_id: str | None = Field(None, pattern=r"^\d{1,30}$")
 
-    @field_validator("phone_number_id", "page_id", "account_id", mode="before")
+    @field_validator("phone_number_id", "page_id", "account_id", "waba_id", mode="before")
     @classmethod
     def _digits_as_text(cls, value: Any) -> Any:
         # Meta's asset ids are digits; writing them unquoted in TOML is an easy slip, not an error.
@@ -442,6 +540,8 @@ class ChannelConfig(_Section):
         field = {"whatsapp": "phone_number_id", "messenger": "page_id", "instagram": "account_id"}[self.kind]
         if not getattr(self, field):
             raise ValueError(f'every {self.kind} channel needs "{field}"')
+        if self.waba_id and self.kind != "whatsapp":
+            raise ValueError('"waba_id" belongs to whatsapp channels only')
         return self
 
     @property
@@ -458,10 +558,13 @@ class BusinessConfig(_Section):
     phone: str = Field("", max_length=40)  # the business's own number, for its texts ({{ business.phone }})
     address: str = Field("", max_length=300)
     api_token: str = ""
+    # The token's SHA-256 (hex) instead of the token (`jola api-token new`); with both, they must agree.
+    api_token_sha256: str = Field("", pattern=r"^([0-9a-fA-F]{64})?$")
     hours: dict[str, list[str]] = Field(default_factory=dict)
     holidays: list[HolidayConfig] = Field(default_factory=list)
     booking: BookingConfig = Field(default_factory=BookingConfig)
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     replies: RepliesConfig = Field(default_factory=RepliesConfig)
     faq: list[FaqConfig] = Field(default_factory=list)
     message_templates: list[MessageTemplateConfig] = Field(default_factory=list)
@@ -506,6 +609,16 @@ class BusinessConfig(_Section):
 
     def does(self, practitioner: PractitionerConfig, service: str) -> bool:
         return practitioner.services is None or service in practitioner.services
+
+    @model_validator(mode="after")
+    def _one_token(self) -> BusinessConfig:
+        self.api_token_sha256 = self.api_token_sha256.lower()
+        if self.api_token and self.api_token_sha256:
+            from bot.api_tokens import digest
+
+            if digest(self.api_token) != self.api_token_sha256:
+                raise ValueError(NESTED + "api_token_sha256: is not the digest of api_token; give only one")
+        return self
 
 
 # A model validator's message that starts with this holds "sub.path: problem" parts joined by " | ", each
@@ -562,6 +675,39 @@ def _resource_problems(b: BusinessConfig) -> list[str]:
     return problems
 
 
+def new_encryption_key() -> str:
+    """32 random bytes, URL-safe base64: what `jola keys new` prints and storage/sealed.py reads."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _encryption_key(value: str) -> str:
+    try:
+        raw = base64.b64decode(value.strip().encode("ascii"), altchars=b"-_", validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raw = b""
+    if len(raw) != 32:  # the message never repeats the value: it is a secret
+        raise ValueError("is not an encryption key (44 characters made by: jola keys new)")
+    return value.strip()
+
+
+class SecurityConfig(_Section):
+    """Encryption at rest of channel access tokens and client notes (docs/privacy.md)."""
+
+    # Keys made by `jola keys new`, newest first: the first encrypts, every one decrypts. Also
+    # $JOLA_ENCRYPTION_KEYS, comma-separated (it replaces the file's list).
+    encryption_keys: list[Annotated[str, AfterValidator(_encryption_key)]] = Field(default_factory=list)
+    # With no keys given: where Jola keeps the key it makes on first use (bot/encryption.py); a relative
+    # path is from the config file's folder.
+    key_file: str = Field("jola-keys.toml", min_length=1)
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a key is listed twice")
+        return value
+
+
 class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -570,6 +716,9 @@ class Config(_Section):
     sender: SenderConfig = Field(default_factory=SenderConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     reminders: ReminderWorkerConfig = Field(default_factory=ReminderWorkerConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     businesses: list[BusinessConfig] = Field(default_factory=list)
 
     @field_validator("businesses")
@@ -634,6 +783,9 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
             value = environ.get(f"JOLA_{section.upper()}_{key.upper()}")
             if value and isinstance(data.setdefault(section, {}), dict):
                 data[section][key] = value
+    keys = [key.strip() for key in environ.get("JOLA_ENCRYPTION_KEYS", "").split(",") if key.strip()]
+    if keys and isinstance(data.setdefault("security", {}), dict):
+        data["security"]["encryption_keys"] = keys
     businesses = data.get("businesses")
     for business in businesses if isinstance(businesses, list) else []:
         if not isinstance(business, dict):
@@ -642,6 +794,11 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
         token = environ.get(f"JOLA_BUSINESS_{slug}_API_TOKEN")
         if token:
             business["api_token"] = token
+            business.pop("api_token_sha256", None)
+        hashed = environ.get(f"JOLA_BUSINESS_{slug}_API_TOKEN_SHA256")
+        if hashed and not token:
+            business["api_token_sha256"] = hashed
+            business.pop("api_token", None)
         channels = business.get("channels")
         for channel in channels if isinstance(channels, list) else []:
             if not isinstance(channel, dict):
@@ -682,7 +839,9 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
         raise ConfigError([f"{path}: is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError([f"{path}: is not valid TOML ({err})"]) from None
-    return parse_config(data, environ)
+    config = parse_config(data, environ)
+    config.security.key_file = str(path.parent / config.security.key_file)  # beside the config file
+    return config
 
 
 def find_config_path(explicit: str | None, environ: dict[str, str] | None = None) -> Path | None:
@@ -724,13 +883,17 @@ def demo_config(data_dir: Path = DEMO_DIR) -> Config:
                 "verify_token": secrets.token_urlsafe(16),
                 "api_token": secrets.token_urlsafe(24),
                 "staff_password": secrets.token_urlsafe(12),
+                "encryption_key": new_encryption_key(),
             }
             secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
             secrets_file.chmod(0o600)
         if "staff_password" not in kept:  # demo folders made before the staff app have none yet
             kept["staff_password"] = secrets.token_urlsafe(12)
             secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
-        kept = {k: str(kept[k]) for k in (*_DEMO_SECRETS, "staff_password")}
+        if "encryption_key" not in kept:  # nor before encryption at rest (its notes are encrypted at start)
+            kept["encryption_key"] = new_encryption_key()
+            secrets_file.write_text("".join(f'{k} = "{v}"\n' for k, v in kept.items()))
+        kept = {k: str(kept[k]) for k in (*_DEMO_SECRETS, "staff_password", "encryption_key")}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError) as err:
         reason = f"no {err.args[0]}" if isinstance(err, KeyError) else getattr(err, "strerror", None) or err
         raise ConfigError([f"{secrets_file}: the demo secrets cannot be read or kept ({reason})"]) from None
@@ -740,6 +903,7 @@ def demo_config(data_dir: Path = DEMO_DIR) -> Config:
             "server": {"secret_key": kept["secret_key"]},
             "database": {"url": f"sqlite+aiosqlite:///{(data_dir / 'jola.db').as_posix()}"},
             "meta": {"app_secret": kept["app_secret"], "verify_token": kept["verify_token"]},
+            "security": {"encryption_keys": [kept["encryption_key"]]},
             "businesses": [
                 {
                     "id": "harbour-clinic",

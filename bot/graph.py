@@ -7,13 +7,20 @@ from typing import Any
 
 import aiohttp
 
+from bot import meta_errors
 from storage import json_codec
+
+SUMMARY_LIMIT = 300  # the stored reason's column (messages.error_title, outbox.last_error)
 
 
 class SendError(Exception):
-    """A send that did not go through; `transient` says whether trying again later may help."""
+    """A send that did not go through; `transient` says whether trying again later may help.
+
+    `reason` is what Meta (or our sender) said; `cause` names trouble on the way (network_timeout...);
+    `key` and `words` say why in plain words (bot/meta_errors.py)."""
 
     transient = False
+    default_key = "meta_refused"
 
     def __init__(
         self,
@@ -22,23 +29,46 @@ class SendError(Exception):
         code: int | None = None,
         subcode: int | None = None,
         http_status: int | None = None,
+        cause: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.subcode = subcode
         self.http_status = http_status
+        self.cause = cause
+
+    @property
+    def key(self) -> str:
+        """Why, as a short key: by Meta's code and subcode, else by the trouble, else by the kind."""
+        found = meta_errors.key_for_code(self.code, self.subcode) or self.cause
+        if found is None and self.code is None and self.http_status is None:  # our sender's own refusal
+            found = meta_errors.own_key(self.reason)
+            if found is None and type(self) in (SendError, PermanentSendError):
+                found = "not_sent"  # no words of ours: its own are the reason
+        return found or self.default_key
+
+    @property
+    def words(self) -> str:
+        return meta_errors.REASONS.get(self.key, self.reason)
+
+    @property
+    def facts(self) -> str:
+        """`code=131047 subcode=none http=400 reason=window_closed`: for log lines and the stored reason."""
+        http = f" http={self.http_status}" if self.http_status is not None else ""
+        return f"code={_or_none(self.code)} subcode={_or_none(self.subcode)}{http} reason={self.key}"
 
     @property
     def summary(self) -> str:
-        parts = [type(self).__name__]
-        if self.code is not None:
-            parts.append(f"code={self.code}")
-        if self.subcode is not None:
-            parts.append(f"subcode={self.subcode}")
-        if self.http_status is not None:
-            parts.append(f"http={self.http_status}")
-        return " ".join(parts) + f": {self.reason}"[:250]
+        """What is stored with the failed message: kind, facts, plain words, then what Meta said."""
+        said = f"{type(self).__name__} {self.facts}: {self.words}"
+        if self.reason and self.reason != self.words:
+            said += f" Meta said: {self.reason}" if self.http_status is not None else f" ({self.reason})"
+        return said[:SUMMARY_LIMIT]
+
+
+def _or_none(value: int | None) -> str:
+    return "none" if value is None else str(value)
 
 
 class TransientSendError(SendError):
@@ -46,11 +76,16 @@ class TransientSendError(SendError):
 
     transient = True
 
+    @property
+    def default_key(self) -> str:  # type: ignore[override]
+        return "server_error" if (self.http_status or 0) >= 500 else "meta_unavailable"
+
 
 class RateLimited(TransientSendError):
     """130429 (number throughput), 131056 (pair rate), 4/80007/613 (app or account call rate), HTTP 429."""
 
     codes = (4, 613, 80007, 130429, 131056)
+    default_key = "rate_limited"
 
 
 class PermanentSendError(SendError):
@@ -61,20 +96,24 @@ class OutsideWindow(PermanentSendError):
     """More than 24 hours since the client last wrote: only a template (or a tag) may be sent."""
 
     codes = (131047,)
+    default_key = "window_closed"
 
 
 class TokenInvalid(PermanentSendError):
     """The access token expired or was revoked: the channel needs re-authorising."""
 
     codes = (190,)
+    default_key = "token_invalid"
 
 
 class PermissionMissing(PermanentSendError):
     codes = (3, 10, *range(200, 300))
+    default_key = "permission_missing"
 
 
 class RecipientUnavailable(PermanentSendError):
     codes = (131026, 551, 131030)
+    default_key = "unreachable"
 
 
 TRANSIENT_CODES = {1, 2, 131000, 131016, 131057}
@@ -122,11 +161,43 @@ class GraphClient:
                 raw = await response.read()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
-            raise TransientSendError(f"network: {type(err).__name__}") from err
+            raise TransientSendError(f"network: {type(err).__name__}", cause=_trouble(err)) from err
+        return _answer(status, raw)
+
+    async def get(self, path: str, token: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """A read-only call (`jola doctor`); errors come out as from `post`."""
+        url = f"{self.base_url}/{self.version}/{path.lstrip('/')}"
         try:
-            parsed = json_codec.loads(raw) if raw else {}
-        except ValueError:
-            parsed = {}
-        if status >= 400 or (isinstance(parsed, dict) and "error" in parsed):
-            raise classify(status, parsed)
-        return parsed if isinstance(parsed, dict) else {}
+            async with self.session.get(
+                url,
+                params=params or {},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            ) as response:
+                raw = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise TransientSendError(f"network: {type(err).__name__}", cause=_trouble(err)) from err
+        return _answer(status, raw)
+
+
+def _answer(status: int, raw: bytes) -> dict[str, Any]:
+    try:
+        parsed = json_codec.loads(raw) if raw else {}
+    except ValueError:
+        parsed = {}
+    if status >= 400 or (isinstance(parsed, dict) and "error" in parsed):
+        raise classify(status, parsed)
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _trouble(err: BaseException) -> str:
+    """What went wrong on the way to Meta, as a reason key."""
+    if isinstance(err, TimeoutError):  # aiohttp's own timeouts are TimeoutErrors too
+        return "network_timeout"
+    if isinstance(err, aiohttp.ClientSSLError):
+        return "network_tls"
+    cause = err.os_error if isinstance(err, aiohttp.ClientConnectorError) else err
+    if isinstance(cause, ConnectionRefusedError):
+        return "network_refused"
+    return "network"

@@ -231,6 +231,10 @@ class Handler:
         out.touched[record.key] = record
         if message.type in SILENT_TYPES or record.handled_by != "bot" or message.detail == "standby":
             return  # logged only: staff (or another app, for `standby`) answers this conversation
+        if record.client_restricted:  # processing restricted (GDPR art. 18): kept and shown, not answered
+            record.needs_staff = True
+            log.info("event=message.held conversation=%s reason=restricted", record.id)
+            return
         turn = Turn(
             type=message.type,
             text=message.text,

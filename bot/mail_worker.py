@@ -17,6 +17,7 @@ from bot.due_worker import DueWorker
 from bot.mail import Mailer, MailFailed, appointment_ics, build_message
 from bot.metrics import Metrics
 from bot.profiles import Profiles
+from bot.reminders import RESTRICTED
 from flows import formatting
 from flows.texts import say
 from storage import emails as store
@@ -75,8 +76,8 @@ class MailWorker(DueWorker):
         else:
             async with self._db.read() as session:
                 message = await self._compose(session, email, now)
-            if message is None:
-                outcome = {"reason": "the client no longer has an email address"}
+            if message is None or isinstance(message, str):
+                outcome = {"reason": message or "the client no longer has an email address"}
             else:
                 try:
                     await self._mailer.send(message)
@@ -99,11 +100,15 @@ class MailWorker(DueWorker):
             return None
         client = (
             await session.execute(
-                select(Client.email, Client.locale, Client.name).where(Client.id == appointment.client_id)
+                select(Client.email, Client.locale, Client.name, Client.restricted_at).where(
+                    Client.id == appointment.client_id
+                )
             )
         ).first()
         if client is None or not client.email:
             return None
+        if client.restricted_at is not None:
+            return RESTRICTED  # processing restricted since it was queued: not sent
         updated = await session.scalar(select(Appointment.updated_at).where(Appointment.id == appointment.id))
         locale = client.locale if client.locale in ("en", "da") else profile.locale
         zone = profile.rules.zone

@@ -5,9 +5,9 @@
 secret over the encoded payload segment exactly as sent (PLATFORM.md §9, meta/fixtures). A malformed one
 is 400, a forged, expired or unverifiable one 403; neither changes anything.
 
-Deauthorize marks the named asset's channels inactive (`channels.active`). The sender does not read that
-flag yet, and `jola serve` marks the config's channels active again at start: stopping sends there needs
-the sender (or the channel directory) to skip inactive channels.
+Deauthorize disconnects the named asset's channels (`storage/channel_states.py`): the sender fails what
+is queued there with the reason, reminders take another way, a restart keeps them off, and staff see it
+on the overview until an owner turns the channel back on.
 """
 
 from __future__ import annotations
@@ -102,11 +102,14 @@ def _refuse(err: SignedRequestError, route: str) -> web.Response:
 
 
 async def _verified(request: web.Request) -> dict[str, Any]:
-    form = (
-        await request.post()
-        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
-        else {}
-    )
+    try:
+        form = (
+            await request.post()
+            if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+            else {}
+        )
+    except (ValueError, LookupError):  # bytes not in its charset, an unknown charset, broken multipart
+        raise SignedRequestError(400, "the form could not be read") from None
     return parse_signed_request(
         form.get("signed_request"), request.app[keys.CONFIG].meta.app_secret, request.app[keys.CLOCK].now()
     )

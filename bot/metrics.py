@@ -67,6 +67,30 @@ class Metrics:
         self.emails = Counter(
             "jola_emails", "Emails to clients: sent, to be retried, or failed", ["outcome"], registry=r
         )
+        self.purged = Counter(
+            "jola_retention_purged",
+            "Rows past the business's retention: messages removed, raw deliveries emptied",
+            ["kind"],
+            registry=r,
+        )
+        for kind in ("messages", "inbound_events"):  # both shown from the start, at 0
+            self.purged.labels(kind)
+        self.api_throttled = Counter(
+            "jola_api_throttled",
+            "REST API requests answered 429, by the limit met (token, address, failed_auth)",
+            ["limit"],
+            registry=r,
+        )
+        for limit in ("token", "address", "failed_auth"):
+            self.api_throttled.labels(limit)
+        self.api_auth_failures = Counter(
+            "jola_api_auth_failures",
+            "REST API requests answered 401: no bearer token (missing) or a wrong one (invalid)",
+            ["reason"],
+            registry=r,
+        )
+        for reason in ("missing", "invalid"):
+            self.api_auth_failures.labels(reason)
         self.sends_in_flight = Gauge(
             "jola_sends_in_flight", "Conversations with a send to the platform in flight", registry=r
         )

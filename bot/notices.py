@@ -17,6 +17,7 @@ from flows import formatting
 from flows.messages import Reply, Sender
 from flows.texts import say
 from storage.appointments import AppointmentView
+from storage.client_changes import is_restricted
 from storage.clients import opted_out
 from storage.models import Conversation
 from storage.staff import addressee, queue_message
@@ -28,11 +29,14 @@ TEMPLATES = {"booked": "booked", "moved": "moved", "cancelled": "cancelled"}
 
 async def tell_client(app: web.Application, tenant: Any, appointment: AppointmentView, what: str) -> str:
     """ "told", or why not: "no_conversation" (they never wrote to us), "window" (Meta's window is closed:
-    staff should tell them another way), "opted_out" (they said "stop" there)."""
+    staff should tell them another way), "opted_out" (they said "stop" there), "restricted" (processing
+    of their data is restricted: nothing is sent to them)."""
     if appointment.client_id is None:
         return "no_conversation"
     now = app[keys.CLOCK].now()
     async with app[keys.DATABASE].write() as session:
+        if await is_restricted(session, appointment.client_id):
+            return "restricted"
         row = (
             await session.execute(
                 select(Conversation.id, Conversation.locale)

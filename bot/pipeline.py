@@ -21,6 +21,7 @@ from bot.metrics import Metrics
 from bot.playground import sweep
 from bot.profiles import Profiles
 from bot.reminders import ReminderWorker
+from bot.retention import RetentionWorker
 from bot.sender import Sender, Transport
 from storage.db import Database
 from storage.inbox import forget_handled_before, purge_before
@@ -94,6 +95,7 @@ class Pipeline:
             poll_seconds=config.reminders.poll_seconds,
             batch_size=config.reminders.batch_size,
         )
+        self.retention = RetentionWorker(db, clock, profiles, metrics)  # bot/retention.py
         self._housekeeping: asyncio.Task[None] | None = None
 
     async def start(self, *, workers: bool = True) -> None:
@@ -103,12 +105,14 @@ class Pipeline:
             self.sender.start()
             self.reminders.start()
             self.mail.start()
+            self.retention.start()
             self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
     async def stop(self) -> None:
         await self.inbox.stop()
         await self.reminders.stop()
         await self.mail.stop()
+        await self.retention.stop()
         await self.dispatcher.stop()
         await self.sender.stop()
         if self._housekeeping:

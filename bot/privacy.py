@@ -15,8 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import audit
 from bot.config import Config
+from bot.encryption import keyring_for
 from bot.process import CommandError, describe_database_error
+from storage import channel_states
 from storage import privacy as store
 from storage.db import Database
 from storage.migrate import upgrade
@@ -53,6 +56,7 @@ async def export_client(
             status="done",
             now=now,
         )
+        await audit.record(session, business_id, actor, "client.exported", ("client", client_id), now=now)
     log.info("event=privacy.exported business=%s client=%s actor=%s", business_id, client_id, actor)
     return {"business": business_id, "exported_at": _plain(now, zone), **_plain(found, zone)}
 
@@ -91,6 +95,7 @@ async def erase_client(
             now=now,
             confirmation_code=confirmation_code,
         )
+        await audit.record(session, business_id, actor, "client.erased", ("client", client_id), now=now)
     log.info(
         "event=privacy.erased business=%s client=%s actor=%s conversations=%d messages=%d kept=%d",
         business_id,
@@ -129,11 +134,11 @@ async def meta_data_deletion(db: Database, user_id: str, now: datetime) -> str:
 
 
 async def meta_deauthorize(db: Database, asset_ids: set[str], now: datetime) -> int:
-    """Meta's deauthorize callback: the channels of the named assets are marked inactive (the send loop
-    does not yet look at that: see the report in bot/meta_callbacks.py); the event is recorded either
-    way. Returns how many channels were switched off."""
+    """Meta's deauthorize callback: the channels of the named assets are disconnected (nothing is sent
+    there until an owner turns them back on); the event is recorded either way. Returns how many
+    channels were switched off."""
     async with db.write() as session:
-        switched = await store.switch_off_channels(session, asset_ids)
+        switched = await channel_states.switch_off(session, asset_ids, now)
         for business_id, _channel in switched or [(None, 0)]:
             store.record(
                 session,
@@ -160,7 +165,7 @@ def _business(config: Config, business: str) -> ZoneInfo:
 
 
 async def _with_database(config: Config, work: Any) -> Any:
-    db = Database(config.database.url, schema=config.database.postgres_schema)
+    db = Database(config.database.url, schema=config.database.postgres_schema, keyring=keyring_for(config))
     try:
         await upgrade(db)
         return await work(db)

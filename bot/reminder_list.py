@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config
+from bot.encryption import keyring_for
 from bot.process import CommandError, describe_database_error
 from storage import reminders as store
 from storage.db import Database
@@ -20,7 +21,7 @@ async def list_reminders(config: Config, *, business: str | None) -> str:
     if not chosen:
         known = ", ".join(b.id for b in config.businesses) or "none"
         raise CommandError(f'no business "{business}" in the config (there are: {known})')
-    db = Database(config.database.url, schema=config.database.postgres_schema)
+    db = Database(config.database.url, schema=config.database.postgres_schema, keyring=keyring_for(config))
     lines: list[str] = []
     try:
         await upgrade(db)

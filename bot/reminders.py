@@ -7,7 +7,8 @@ the claimed rows stay locked to their worker, so several processes never take th
 
 Inside the client's 24-hour window a reminder is an interactive message with *I'll be there*, *Move it*
 and *Cancel it*. Outside it: on WhatsApp the business's approved template, whose quick-reply buttons carry
-the same payloads; on Messenger a CONFIRMED_EVENT_UPDATE message tag (for events the person booked); on
+the same payloads; on Messenger the Page's utility message template (`reminders.messenger_template`), with
+the CONFIRMED_EVENT_UPDATE message tag as the fallback when none is set or Meta refuses it; on
 Instagram nothing is allowed, so the next channel the client uses is tried, then email (for a client with
 an address), and otherwise the reminder is skipped and staff see why.
 """
@@ -33,9 +34,10 @@ from bot.profiles import Profiles
 from flows import formatting
 from flows.messages import Option, Reply, Sender, TemplateRef
 from flows.texts import say
-from storage import emails
+from storage import channel_states, emails
 from storage import reminders as store
 from storage.appointments import ACTIVE, AppointmentView, get_appointment
+from storage.client_changes import is_restricted
 from storage.db import Database
 from storage.models import Client, ClientIdentity, Conversation
 from storage.staff import addressee, queue_message
@@ -48,8 +50,10 @@ MESSENGER_TAG = "CONFIRMED_EVENT_UPDATE"
 NO_CHANNEL = "the client has not written to us on any channel we can reach"
 STARTED = "the appointment had already started when the reminder fell due"
 NOT_ACTIVE = "the appointment is no longer booked"
+RESTRICTED = "the client's data is restricted: nothing is sent to them"
 OPTED_OUT = "the client asked for no reminders on {channel}"
 INSTAGRAM_CLOSED = "Instagram allows no message more than 24 hours after the client last wrote"
+DISCONNECTED = "Meta disconnected the business's {channel} (the app was removed there)"
 NO_TEMPLATE = "outside WhatsApp's 24-hour window and no reminder template is set"
 
 
@@ -99,8 +103,9 @@ class ReminderWorker(DueWorker):
         queued = 0
         async with self._db.write() as session:
             due = await store.claim_due(session, now, self._batch)
+            off = await channel_states.off(session) if due else frozenset()
             for reminder in due:
-                outcome = await self._settle(session, reminder, now, changes)
+                outcome = await self._settle(session, reminder, now, changes, off)
                 queued += outcome == "queued"
                 self._metrics.count(self._metrics.reminders, outcome)
         if queued:
@@ -112,7 +117,7 @@ class ReminderWorker(DueWorker):
         return len(due)
 
     async def _settle(
-        self, session: AsyncSession, due: store.Due, now: datetime, changes: list[Change]
+        self, session: AsyncSession, due: store.Due, now: datetime, changes: list[Change], off: frozenset[int]
     ) -> str:
         appointment = await get_appointment(session, due.business_id, due.appointment_id)
         profile = self._profiles.get(due.business_id)
@@ -122,6 +127,9 @@ class ReminderWorker(DueWorker):
         if appointment.start <= now:
             await store.settle(session, due.id, state="skipped", reason=STARTED, now=now)
             return "skipped"
+        if await is_restricted(session, appointment.client_id):  # GDPR art. 18: kept, nothing sent
+            await store.settle(session, due.id, state="skipped", reason=RESTRICTED, now=now)
+            return "skipped"
         settings = self._profiles.settings(due.business_id)
         reasons: list[str] = []
         for route in await _routes(session, due.business_id, appointment.client_id):
@@ -130,6 +138,9 @@ class ReminderWorker(DueWorker):
                 continue  # a channel this process does not serve (jola chat's, or one removed)
             if route.opted_out:
                 reasons.append(OPTED_OUT.format(channel=_channel_name(route.kind)))
+                continue
+            if route.channel_id in off:
+                reasons.append(DISCONNECTED.format(channel=_channel_name(route.kind)))
                 continue
             open_window = (
                 route.last_client_message_at is not None and now < route.last_client_message_at + WINDOW
@@ -214,7 +225,18 @@ class ReminderWorker(DueWorker):
             )
             return Reply(text=text, template=template), "template", appointment.start
         if route.kind == "messenger":
-            return Reply(text=text, options=options, tag=MESSENGER_TAG), "tag", appointment.start
+            name = settings.reminders.messenger_template
+            if not name:
+                return Reply(text=text, options=options, tag=MESSENGER_TAG), "tag", appointment.start
+            # The utility template first; the tag rides along as the fallback should Meta refuse it.
+            template = TemplateRef(
+                name=name,
+                language=settings.reminders.messenger_template_language,
+                body_params=(first or ("der" if locale == "da" else "there"), service, when),
+                button_payloads=tuple(ids),
+            )
+            reply = Reply(text=text, options=options, template=template, tag=MESSENGER_TAG)
+            return reply, "template", appointment.start
         return None, "", appointment.start
 
     async def _remember(

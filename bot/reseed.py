@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.business_settings import differences, document_of, save
 from bot.clock import Clock
 from bot.config import Config
+from bot.encryption import keyring_for
 from bot.process import CommandError, describe_database_error
 from bot.tenants import sync_tenants
 from storage import business_settings as store
@@ -27,7 +28,7 @@ async def reseed(config: Config, *, business: str | None, dry_run: bool) -> str:
         known = ", ".join(b.id for b in config.businesses) or "none"
         raise CommandError(f'no business "{business}" in the config (there are: {known})')
     clock = Clock()
-    db = Database(config.database.url, schema=config.database.postgres_schema)
+    db = Database(config.database.url, schema=config.database.postgres_schema, keyring=keyring_for(config))
     said: list[str] = []
     try:
         await upgrade(db)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.channels import adapter_for
 from bot.channels.directory import ChannelDirectory, ChannelInfo
 from bot.clock import Clock
-from bot.graph import GraphClient, OutsideWindow, PermanentSendError, SendError
+from bot.graph import GraphClient, OutsideWindow, PermanentSendError, SendError, TokenInvalid
 from bot.live import Change
 from bot.metrics import Metrics
 from bot.tasks import stop_tasks
 from flows.messages import Reply
+from storage import channel_states
 from storage.db import Database
 from storage.outbox import (
     Claimed,
@@ -47,14 +49,38 @@ class GraphTransport:
 
     async def deliver(self, channel: ChannelInfo, recipient: str, reply: Reply) -> str | None:
         adapter = adapter_for(channel.kind)
-        message_id = None
         bodies = (
             adapter.render(reply, recipient, tag=reply.tag) if reply.tag else adapter.render(reply, recipient)
         )
+        try:
+            return await self._post(channel, adapter, bodies)
+        except PermanentSendError as err:
+            # A template with a tag beside it (a Messenger reminder): the tag is the way Meta may still take.
+            if reply.template is None or not reply.tag or isinstance(err, TokenInvalid):
+                raise
+            log.warning("event=send.template_refused channel=%s %s then=tag", channel.id, err.facts)
+        try:
+            plain = dataclasses.replace(reply, template=None)
+            return await self._post(channel, adapter, adapter.render(plain, recipient, tag=reply.tag))
+        except SendError as err:
+            err.reason = f"the utility template, then the {reply.tag} tag, were refused: {err.reason}"
+            raise
+
+    async def _post(self, channel: ChannelInfo, adapter: Any, bodies: list[dict[str, Any]]) -> str | None:
+        message_id = None
         for body in bodies:
             response = await self._client.post(f"{channel.external_id}/messages", body, channel.access_token)
             message_id = adapter.sent_message_id(response) or message_id
         return message_id
+
+
+DISCONNECTED = (
+    "Meta disconnected this channel (the app was removed from it): reconnect it at Meta, then turn it back on"
+)
+
+
+class ChannelDisconnected(PermanentSendError):
+    """Meta's deauthorize callback named the channel's asset: nothing goes there until an owner says so."""
 
 
 class Sender:
@@ -100,6 +126,7 @@ class Sender:
         self._recorder: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._held_back: set[int] = set()  # conversations with replies waiting for one of ours in flight
+        self._off: frozenset[int] = frozenset()  # channels Meta disconnected, read on each claiming pass
         self._last_scan: ClaimNotes | None = None
         self._in_pass = False  # the loop is claiming or deciding: only it may call the sender idle
         self._outcomes: asyncio.Queue[tuple[list[Outcome], asyncio.Future[None]]] = asyncio.Queue()
@@ -186,6 +213,8 @@ class Sender:
                 lease=self._lease,
                 notes=notes,
             )
+            if rows:
+                self._off = await channel_states.off(session)
         self._held_back |= notes.held_back
         self._last_scan = notes
         if not rows:
@@ -281,6 +310,8 @@ class Sender:
         try:
             if channel is None or transport is None:
                 raise PermanentSendError("channel is no longer configured")
+            if row.channel_id in self._off:
+                raise ChannelDisconnected(DISCONNECTED)
             reply = Reply.from_json(row.payload)
             if reply.template is None and row.window_ends_at and self._clock.now() >= row.window_ends_at:
                 raise OutsideWindow("the client last wrote over 24 hours ago; needs a template or a tag")
@@ -296,14 +327,14 @@ class Sender:
         attempt = row.attempts + 1
         final = not err.transient or attempt >= self._max_attempts
         self._metrics.send_failures.labels(type(err).__name__, str(final).lower()).inc()
-        log.warning(
-            "event=send.failed outbox=%s channel=%s attempt=%d final=%s code=%s error=%s",
+        log.warning(  # facts: code=131047 subcode=none http=400 reason=window_closed (never code=None)
+            "event=send.failed outbox=%s channel=%s attempt=%d final=%s error=%s %s",
             row.id,
             channel.id if channel else row.channel_id,
             attempt,
             final,
-            err.code,
             type(err).__name__,
+            err.facts,
         )
         if final:
             reason = (

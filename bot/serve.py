@@ -50,13 +50,19 @@ async def serve(config: Config, host: str, port: int) -> None:
     settle_memory()
     await start_site(runner, sock)
     bound = sock.getsockname()[1]
+    stop = asyncio.Event()
+    install_stop_signals(stop)  # before saying it listens: a supervisor may signal as soon as it reads that
     print(
         f"Jola is listening on http://{host}:{bound} (staff app: http://{host}:{bound}/login, "
         "webhook: POST /webhook). Ctrl-C stops it.",
         flush=True,
     )
-    stop = asyncio.Event()
-    install_stop_signals(stop)
+    if config.server.public_url:
+        public = config.server.public_url.rstrip("/")
+        print(
+            f"Webhook URL to give Meta: {public}/webhook (with meta.verify_token as the verify token)",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:

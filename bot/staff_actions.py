@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy import update
 
-from bot import keys
+from bot import audit, keys
 from bot.channels import recipient_for, text_limit_for
 from bot.config import MessageTemplateConfig
 from bot.live import Change
@@ -63,6 +63,8 @@ def reply_window(channel_kind: str, last_client_message_at: datetime | None, now
     return ReplyWindow("nothing", reason="seven_days")
 
 
+_HANDED = {"staff": "conversation.taken_over", "bot": "conversation.handed_back"}
+
 REFUSALS = {
     "not_written": "the client has not written yet, so the platform allows no free-text message",
     "whatsapp_window": "outside WhatsApp's 24-hour window: only an approved template may be sent",
@@ -86,12 +88,23 @@ async def hand(
                 .values(assigned_to=by)
                 .execution_options(synchronize_session=False)
             )
+        await audit.record(
+            session,
+            business_id,
+            f"staff:{by}" if by else "api",
+            _HANDED[to],
+            ("conversation", conversation_id),
+            now=now,
+        )
     _changed(app, business_id, conversation_id)
     log.info("event=conversation.handed conversation=%s to=%s by=%s", conversation_id, to, by or "api")
 
 
-async def assign(app: web.Application, business_id: str, conversation_id: int, staff_id: int | None) -> None:
-    """Give the conversation to a colleague of the same business (None: to no one in particular)."""
+async def assign(
+    app: web.Application, business_id: str, conversation_id: int, staff_id: int | None, by: int | None = None
+) -> None:
+    """Give the conversation to a colleague of the same business (None: to no one in particular); `by`:
+    the staff member who gave it (None: the API)."""
     now = app[keys.CLOCK].now()
     async with app[keys.DATABASE].write() as session:
         if staff_id is not None:
@@ -106,6 +119,15 @@ async def assign(app: web.Application, business_id: str, conversation_id: int, s
         )
         if not result.rowcount:
             raise Refused(404, "conversation not found")
+        await audit.record(
+            session,
+            business_id,
+            f"staff:{by}" if by else "api",
+            "conversation.assigned",
+            ("conversation", conversation_id),
+            now=now,
+            to=staff_id,
+        )
     _changed(app, business_id, conversation_id)
     log.info("event=conversation.assigned conversation=%s to=%s", conversation_id, staff_id or "-")
 

@@ -66,9 +66,14 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
                     )
                 ).first()
                 if channel is None:
-                    channel = Channel(kind=c.kind, external_id=c.external_id, created_at=now)
+                    channel = Channel(kind=c.kind, external_id=c.external_id, created_at=now, active=True)
                     session.add(channel)
-                channel.business_id, channel.transport, channel.active = b.id, "graph", True
+                # `active` stays as it is: a channel Meta disconnected waits for an owner, not a restart.
+                channel.business_id, channel.transport = b.id, "graph"
+                # The token is kept encrypted in the row: the config's (or environment's) when it gives
+                # one (written only when it changed), else the one stored before.
+                if c.access_token and channel.access_token != c.access_token:
+                    channel.access_token = c.access_token
                 await session.flush()
                 directory.add(
                     ChannelInfo(
@@ -76,7 +81,7 @@ async def sync_tenants(db: Database, config: Config, clock: Clock) -> ChannelDir
                         business_id=b.id,
                         kind=ChannelKind(c.kind),
                         external_id=c.external_id,
-                        access_token=c.access_token,
+                        access_token=c.access_token or channel.access_token or "",
                     )
                 )
     return directory

@@ -60,6 +60,11 @@ class ClientRecord:
     notes: str | None = None
     email: str | None = None
     email_opted_out_at: datetime | None = None
+    # Processing restricted (GDPR art. 18; bot/client_edits.py): since when, why, staff's words, by whom.
+    restricted_at: datetime | None = None
+    restricted_reason: str | None = None
+    restricted_note: str | None = None
+    restricted_by: str | None = None
 
 
 def phone_forms(digits: str) -> tuple[str, str]:
@@ -133,6 +138,10 @@ async def client_record(session: AsyncSession, business_id: str, client_id: int)
         notes=client.notes,
         email=client.email,
         email_opted_out_at=client.email_opted_out_at,
+        restricted_at=client.restricted_at,
+        restricted_reason=client.restricted_reason,
+        restricted_note=client.restricted_note,
+        restricted_by=client.restricted_by,
     )
 
 

@@ -153,6 +153,7 @@ class InboxRow:
     unread: int = 0
     last_text: str | None = None
     last_author: str | None = None
+    restricted: str | None = None  # why the client's processing is restricted (the bot says nothing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +199,9 @@ async def inbox_page(
     if show not in INBOX_FILTERS:
         raise ValueError(f"unknown inbox filter {show!r}")
     c = Conversation
-    query = _filtered(_with_client(business_id, c.assigned_to, c.last_message_at), show, reader).where(
-        Client.test.is_(False)
-    )
+    query = _filtered(
+        _with_client(business_id, c.assigned_to, c.last_message_at, Client.restricted_reason), show, reader
+    ).where(Client.test.is_(False))
     few, found_ids = False, []
     if search:
         # One pass over the clients first: few matches are then read by client (an index), many in
@@ -237,7 +238,10 @@ async def inbox_page(
     else:
         ordered = query.order_by(c.last_message_at.desc(), c.id.desc()).limit(limit + 1)
         rows_read = list(await session.execute(ordered))
-    found = [InboxRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows_read]
+    found = [
+        InboxRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8], restricted=r[9])
+        for r in rows_read
+    ]
     more = len(found) > limit
     rows = await _with_last_words(session, reader, found[:limit])
     return InboxPage(

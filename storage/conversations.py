@@ -184,6 +184,8 @@ class ConversationRecord:
     client_name: str | None
     identity: tuple[str | None, str | None, str | None, str | None]  # user_id, phone, username, name
     client_phone: str | None = None
+    # The client's processing is restricted (bot/client_edits.py): messages are kept, the bot says nothing.
+    client_restricted: bool = False
 
     def knows(self, who: Who) -> bool:
         """True when the stored identity already holds everything `who` tells (no update needed)."""
@@ -220,6 +222,7 @@ _LOAD = (
         _c.last_message_at,
         _cl.name,
         _cl.phone.label("client_phone"),
+        _cl.restricted_at.label("client_restricted_at"),
         _i.user_id,
         _i.phone,
         _i.username,
@@ -278,6 +281,7 @@ async def load_conversations(session: AsyncSession, keys: list[str]) -> dict[str
             client_name=row.name,
             identity=(row.user_id, row.phone, row.username, row.display_name),
             client_phone=row.client_phone,
+            client_restricted=row.client_restricted_at is not None,
         )
     return records
 

@@ -13,7 +13,7 @@ from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import json_codec, sqlite_loop
+from storage import json_codec, sealed, sqlite_loop
 
 # How long a statement waits for another process's SQLite write lock (on aiosqlite's thread, never the
 # loop's: see storage/sqlite_loop.py).
@@ -34,8 +34,16 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, schema: str | None = None, synchronous: str = "NORMAL", _inbox_of: bool = False
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        synchronous: str = "NORMAL",
+        keyring: sealed.Keyring | None = None,
+        _inbox_of: bool = False,
     ) -> None:
+        """`keyring`: the keys encrypted columns (storage/sealed.py) are written and read with; without
+        one, using such a column with a value in it fails with `sealed.NoKeys`."""
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         self.schema = schema
@@ -55,6 +63,8 @@ class Database:
         )
         if self.is_sqlite:
             _configure_sqlite(self.engine, synchronous)
+        self.keyring = keyring
+        sealed.attach(self.engine, keyring)
         self._writer_engine = self.engine.execution_options(jola_write=True)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._writer_engine, expire_on_commit=False)

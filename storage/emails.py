@@ -24,14 +24,17 @@ UNKNOWN = "the process stopped while sending it: it may not have gone out"
 async def queue(
     session: AsyncSession, business_id: str, appointment_id: int, kind: str, now: datetime
 ) -> bool:
-    """Queue an email about the appointment when its client has an address and has not said stop."""
+    """Queue an email about the appointment when its client has an address and has not said stop (and
+    the processing of their data is not restricted)."""
     found = await session.execute(
-        select(Client.email, Client.email_opted_out_at, Client.test)
+        select(Client.email, Client.email_opted_out_at, Client.test, Client.restricted_at)
         .join(Appointment, Appointment.client_id == Client.id)
         .where(Appointment.id == appointment_id)
     )
     row = found.first()
     if row is None or not row.email or row.email_opted_out_at is not None or row.test:
+        return False
+    if row.restricted_at is not None:
         return False
     await session.execute(
         insert(Email).values(

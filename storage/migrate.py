@@ -75,6 +75,7 @@ async def _upgrade(db: Database, chain: bool = False) -> None:
             await connection.commit()
         finally:
             if not db.is_sqlite:
+                await connection.rollback()  # a failed step leaves the transaction aborted (else a no-op)
                 await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _UPGRADE_LOCK})
                 await connection.commit()
 

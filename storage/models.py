@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -17,10 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from storage.sealed import Sealed
 
 # Stable constraint names so migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -168,8 +172,14 @@ class Channel(Base):
     kind: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(128))
     transport: Mapped[str] = mapped_column(String(16), default="graph")
+    # False once Meta's deauthorize callback named the asset: nothing is sent there until an owner turns
+    # it back on (a restart does not); `disconnected_at` says since when, for staff.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The Graph API token this channel sends with (from the config or the environment at start), encrypted
+    # at rest (storage/sealed.py); None: none stored.
+    access_token: Mapped[str | None] = mapped_column(Sealed("channels.access_token"))
 
 
 class Client(Base):
@@ -185,7 +195,7 @@ class Client(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    notes: Mapped[str | None] = mapped_column(Text)  # staff's notes on the client
+    notes: Mapped[str | None] = mapped_column(Sealed("clients.notes"))  # staff's notes; encrypted at rest
     # Made by the business trying its own bot (the playground, `jola chat`): kept out of the client list,
     # statistics and reminders, and never matched with a real client.
     test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
@@ -193,6 +203,12 @@ class Client(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     # The client said "stop" to reminders and notices by email (per channel: ClientIdentity.opted_out_at).
     email_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Processing restricted (GDPR art. 18): the data is kept and staff see new messages, but the bot
+    # answers nothing and no reminder or notice goes out until staff lift it (bot/client_edits.py).
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    restricted_reason: Mapped[str | None] = mapped_column(String(32))  # client_asked|accuracy_contested|...
+    restricted_note: Mapped[str | None] = mapped_column(String(200))  # staff's words, with "other"
+    restricted_by: Mapped[str | None] = mapped_column(String(64))  # "staff:12", "api"
 
 
 class ClientIdentity(Base):
@@ -313,6 +329,8 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_platform", "channel_id", "platform_message_id"),
+        # Retention (bot/retention.py): a business's messages older than its age, oldest first.
+        Index("ix_messages_business_created", "business_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
@@ -519,6 +537,62 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class AuditEvent(Base):
+    """Who did what to which record, and when: staff logins (and failed ones), opening a client's record or
+    a conversation, exports, erasures, takeovers, corrections, restrictions, settings and account changes
+    (bot/audit.py). Ids, field names and codes only, never a name, number, address or message, so erasing
+    a client leaves it as it is. Append-only: no code path changes or removes a row, and the database
+    refuses UPDATE and DELETE on it (AUDIT_GUARDS, below)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_business", "business_id", "id"),
+        Index("ix_audit_events_subject", "business_id", "subject_type", "subject_id", "id"),
+        Index("ix_audit_events_actor", "business_id", "actor_id", "id"),
+        Index("ix_audit_events_action", "business_id", "action", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # None for a failed login with an address no account has (nothing of it is kept).
+    business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_kind: Mapped[str] = mapped_column(String(8))  # staff | owner | api | cli | system
+    # The staff member (no foreign key: a key's ON DELETE would have to change rows here).
+    actor_id: Mapped[int | None] = mapped_column(BigId)
+    action: Mapped[str] = mapped_column(String(40))  # "client.viewed", "auth.login_failed", ...
+    subject_type: Mapped[str | None] = mapped_column(String(24))  # client | conversation | staff | ...
+    subject_id: Mapped[int | None] = mapped_column(BigId)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ids, field names, codes; no values
+
+
+# The database itself refuses to change or remove audit rows; made with the table (create_all, for new
+# databases) and by migration 0015 (for upgraded ones), which keeps its own copy of these statements.
+AUDIT_GUARDS = {
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$",
+        "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
+    ),
+    "sqlite": (
+        "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+        "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+    ),
+}
+
+
+def _guard_audit_events() -> None:
+    for dialect, statements in AUDIT_GUARDS.items():
+        for statement in statements:
+            event.listen(AuditEvent.__table__, "after_create", DDL(statement).execute_if(dialect=dialect))
+
+
+_guard_audit_events()
+
+
 class PrivacyEvent(Base):
     """A data-subject request carried out (an export, an erasure, Meta's deletion or deauthorize callback):
     what, when, by whom, and the client's id only, never a name, number or message, so the record of an
@@ -530,9 +604,11 @@ class PrivacyEvent(Base):
     # None for a Meta callback that matched no business's client.
     business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(16))  # export | erase | meta_deletion | deauthorize
+    kind: Mapped[str] = mapped_column(String(16))  # export | erase | meta_deletion | deauthorize | purge
     actor: Mapped[str] = mapped_column(String(64))  # "staff:12", "api", "cli", "meta"
     subject: Mapped[int | None] = mapped_column(BigId)  # the client's id (gone after an erasure)
     # Meta's data deletion callback: the code its status page is asked for.
     confirmation_code: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(32))  # done | not_found | channels_off | recorded
+    # A retention purge: what it removed, counted per kind ({"messages": 120, "inbound_events": 4}).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

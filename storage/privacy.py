@@ -72,6 +72,13 @@ async def export_client(session: AsyncSession, business_id: str, client_id: int)
             "email": client.email,
             "locale": client.locale,
             "notes": client.notes,
+            "restriction": None
+            if client.restricted_at is None
+            else {
+                "since": client.restricted_at,
+                "reason": client.restricted_reason,
+                "note": client.restricted_note,
+            },
             "created_at": client.created_at,
             "updated_at": client.updated_at,
         },
@@ -356,23 +363,6 @@ async def clients_of_meta_user(session: AsyncSession, user_id: str) -> list[tupl
         .distinct()
         .order_by(i.client_id)
     )
-    return [(row[0], row[1]) for row in rows]
-
-
-async def switch_off_channels(session: AsyncSession, asset_ids: set[str]) -> list[tuple[str, int]]:
-    """Mark the channels of these Meta assets (a Page, an Instagram account, a phone number id) as no
-    longer connected; returns (business id, channel id) of those switched off."""
-    if not asset_ids:
-        return []
-    rows = (
-        await session.execute(
-            select(Channel.business_id, Channel.id).where(
-                Channel.external_id.in_(sorted(asset_ids)), Channel.transport == "graph"
-            )
-        )
-    ).all()
-    if rows:
-        await _run(session, update(Channel).where(Channel.id.in_([r[1] for r in rows])).values(active=False))
     return [(row[0], row[1]) for row in rows]
 
 

@@ -143,6 +143,7 @@ async def whatsapp_owner_of(
                 i.phone.in_((phone, f"+{digits}", digits)),
                 c.client_id != exclude_client_id,
                 Client.test == func.coalesce(asking_is_test, False),
+                Client.restricted_at.is_(None),  # nothing is sent to a client whose processing is restricted
             )
             .order_by(c.last_client_message_at.desc().nulls_last(), c.id.desc())
             .limit(1)

@@ -30,6 +30,8 @@ from tests.support.payloads import APP_SECRET, PHONE_NUMBER_ID, whatsapp_button,
 passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 POSTGRES_URL = os.environ.get("JOLA_TEST_POSTGRES_URL")
+# The tests' [security] encryption key (access tokens and client notes are stored encrypted with it).
+TEST_ENCRYPTION_KEY = "Tu6zQluBLO71HhSYuAoyvQkMjBVXZ3OwzJ-GGCxuI1s="
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -92,6 +94,7 @@ def make_config(database: DatabaseTarget, graph_url: str = "http://127.0.0.1:9",
             "graph_api_version": "v23.0",
             "app_id": "300000000000001",
         },
+        "security": {"encryption_keys": [TEST_ENCRYPTION_KEY]},
         "dispatch": {"poll_seconds": 0.2},
         "sender": {"retry_base_seconds": 0.01, "retry_max_seconds": 0.05, "poll_seconds": 0.2},
         "businesses": [

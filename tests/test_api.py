@@ -369,6 +369,7 @@ async def test_a_client_record_holds_identities_appointments_history_and_convers
             "user_id": "US.1000000000000000001",
             "phone": "+15550000001",
             "username": None,
+            "opted_out_at": None,
         }
     ]
     [appointment] = record["appointments"]

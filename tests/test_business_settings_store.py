@@ -22,7 +22,8 @@ from storage import business_settings as store
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Service, SettingsChange
-from tests.conftest import DatabaseTarget, make_config
+from storage.sealed import Keyring
+from tests.conftest import TEST_ENCRYPTION_KEY, DatabaseTarget, make_config
 
 BUSINESS = "harbour-clinic"
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -200,7 +201,7 @@ class Store:
 async def settings(database: DatabaseTarget) -> AsyncIterator[Store]:
     """A clinic seeded from its config (version 1), the way `jola serve` starts."""
     config = make_config(database, business={"services": [MASSAGE, PHYSIO]})
-    db = Database(database.url, schema=database.schema)
+    db = Database(database.url, schema=database.schema, keyring=Keyring([TEST_ENCRYPTION_KEY]))
     await upgrade(db)
     await sync_tenants(db, config, Fixed())
     try:

@@ -16,7 +16,8 @@ from flows.desk import Desk
 from storage import appointments as store
 from storage.db import Database
 from storage.migrate import upgrade
-from tests.conftest import DatabaseTarget, make_config
+from storage.sealed import Keyring
+from tests.conftest import TEST_ENCRYPTION_KEY, DatabaseTarget, make_config
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # Wednesday 09:00 in Copenhagen
 WEEKDAYS = {day: ["08:00-12:00", "13:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
@@ -36,7 +37,7 @@ async def clinic(database: DatabaseTarget) -> AsyncIterator[tuple[Database, obje
             "practitioners": [{"id": "mia", "name": "Mia Holm"}, {"id": "jonas", "name": "Jonas Berg"}],
         },
     )
-    db = Database(database.url, schema=database.schema)
+    db = Database(database.url, schema=database.schema, keyring=Keyring([TEST_ENCRYPTION_KEY]))
     await upgrade(db)
     await sync_tenants(db, config, Fixed())
     async with db.write() as session:

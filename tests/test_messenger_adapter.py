@@ -902,14 +902,38 @@ def test_blank_titles_are_never_sent_empty() -> None:
     assert_within_limits(body)
 
 
-def test_template_reply_says_its_text_or_refuses() -> None:
-    """A WhatsApp template means nothing on Messenger: its text is sent, and without text it is an error."""
-    template = TemplateRef(name="appointment_reminder_v1", language="en_US")
-    (body,) = messenger.render(Reply(text="See you tomorrow at 10:00", template=template), PSID)
+def test_a_template_on_messenger_is_a_utility_message_whose_buttons_carry_the_payloads() -> None:
+    """Outside the window Messenger takes a Page-owned utility template; a tag beside it is not sent with
+    it (the tag is the sender's fallback, a separate send)."""
+    template = TemplateRef(
+        name="appointment_update", language="en_US", body_params=("Anna",), button_payloads=("confirm:7",)
+    )
+    reply = Reply(text="See you tomorrow at 10:00", template=template, tag="CONFIRMED_EVENT_UPDATE")
+    (body,) = messenger.render(reply, PSID, tag=reply.tag)
 
-    assert body["message"] == {"text": "See you tomorrow at 10:00"}
-    with pytest.raises(ValueError):
-        messenger.render(Reply(text="", template=template), PSID)
+    assert body == {
+        "recipient": {"id": PSID},
+        "messaging_type": "UTILITY",
+        "message": {
+            "attachment": {
+                "type": "template",
+                "payload": {
+                    "template_type": "utility_messages",
+                    "name": "appointment_update",
+                    "language": {"code": "en_US"},
+                    "components": [
+                        {"type": "body", "parameters": [{"type": "text", "text": "Anna"}]},
+                        {
+                            "type": "button",
+                            "sub_type": "postback",
+                            "index": 0,
+                            "parameters": [{"type": "text", "text": "confirm:7"}],
+                        },
+                    ],
+                },
+            }
+        },
+    }
 
 
 def test_empty_reply_is_refused() -> None:

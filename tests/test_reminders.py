@@ -448,6 +448,108 @@ async def test_outside_the_window_messenger_uses_its_tag_and_instagram_is_skippe
             )
 
 
+UTILITY = {
+    "lead_times": ["24h"],
+    "messenger_template": "appointment_update",
+    "messenger_template_language": "da_DK",
+}
+
+
+async def test_outside_the_window_messenger_prefers_the_utility_template_whose_button_confirms(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    from tests.support.page_payloads import messenger_postback
+    from tests.test_page_conversations import CHANNELS, PSID, PageClient
+
+    async with clinic(database, fake_graph, channels=CHANNELS, reminders=UTILITY) as (jola, clock):
+        client = PageClient(jola, "messenger")
+        await client.says("massage friday at 10")
+        await client.says("Anna Jensen")
+        await client.taps("Skip")
+        await client.taps("Yes, book it")
+        [appointment] = await appointments(jola)
+        clock.current = local(2026, 11, 26, 10, 0)  # the window closed on Wednesday morning
+        await run_reminders(jola)
+        [message] = await client.replies()
+        assert message.body["messaging_type"] == "UTILITY" and "tag" not in message.body
+        payload = message.body["message"]["attachment"]["payload"]
+        assert (payload["template_type"], payload["name"], payload["language"]) == (
+            "utility_messages",
+            "appointment_update",
+            {"code": "da_DK"},
+        )
+        body, *buttons = payload["components"]
+        assert [p["text"] for p in body["parameters"]] == [
+            "Anna",
+            "Massage",
+            "tomorrow, Friday 27 November, at 10:00",
+        ]
+        assert [(b["sub_type"], b["index"], b["parameters"][0]["text"]) for b in buttons] == [
+            ("postback", 0, f"confirm:{appointment.id}"),
+            ("postback", 1, f"reschedule:{appointment.id}"),
+            ("postback", 2, f"cancel:{appointment.id}"),
+        ]
+        [reminder] = await due(jola)
+        assert (reminder.state, reminder.kind, reminder.delivery) == ("queued", "template", "sent")
+
+        # The client taps the template's first button (its label is the business's, approved at Meta).
+        tap = messenger_postback(
+            f"confirm:{appointment.id}", "Jeg kommer", psid=PSID, timestamp=client.now_ms
+        )
+        await jola.deliver(tap)
+        [answer] = await client.replies()
+        assert "see you" in (answer.text or "").lower()
+        assert [a.status for a in await appointments(jola)] == ["confirmed"]
+
+
+async def test_a_utility_template_meta_refuses_falls_back_to_the_tag(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    from tests.test_page_conversations import CHANNELS, PageClient
+
+    async with clinic(database, fake_graph, channels=CHANNELS, reminders=UTILITY) as (jola, clock):
+        client = PageClient(jola, "messenger")
+        await client.says("massage friday at 10")
+        await client.says("Anna Jensen")
+        await client.taps("Skip")
+        await client.taps("Yes, book it")
+        clock.current = local(2026, 11, 26, 10, 0)
+        refused = {"error": {"message": "(#10) Application does not have permission for this action",
+                             "type": "OAuthException", "code": 10, "fbtrace_id": "A"}}  # fmt: skip
+        fake_graph.fail_next(status=403, body=refused)
+        await run_reminders(jola)
+        [message] = await client.replies()
+        assert (message.body["messaging_type"], message.body["tag"]) == (
+            "MESSAGE_TAG",
+            "CONFIRMED_EVENT_UPDATE",
+        )
+        assert message.options == ["I'll be there", "Move it", "Cancel it"]
+        tried = [c.body.get("messaging_type") for c in fake_graph.calls if c.to == client.user]
+        assert tried[-2:] == ["UTILITY", "MESSAGE_TAG"]
+        [reminder] = await due(jola)
+        assert (reminder.state, reminder.delivery) == ("queued", "sent")
+
+
+async def test_when_meta_refuses_the_utility_template_and_the_tag_staff_see_both(
+    database: DatabaseTarget, fake_graph: FakeGraph
+) -> None:
+    from tests.test_page_conversations import CHANNELS, PageClient
+
+    async with clinic(database, fake_graph, channels=CHANNELS, reminders=UTILITY) as (jola, clock):
+        client = PageClient(jola, "messenger")
+        await client.says("massage friday at 10")
+        await client.says("Anna Jensen")
+        await client.taps("Skip")
+        await client.taps("Yes, book it")
+        clock.current = local(2026, 11, 26, 10, 0)
+        fake_graph.fail_next(2, status=400, fixture="error_messenger_outside_window")
+        await run_reminders(jola)
+        assert await client.replies() == []
+        [reminder] = await due(jola)
+        assert (reminder.state, reminder.delivery, reminder.error_code) == ("queued", "failed", 10)
+        assert "the utility template, then the CONFIRMED_EVENT_UPDATE tag" in (reminder.error_title or "")
+
+
 async def test_a_template_meta_refuses_is_shown_to_staff_with_its_reason(
     database: DatabaseTarget, fake_graph: FakeGraph
 ) -> None:

@@ -47,7 +47,8 @@ from storage.db import Database
 from storage.models import Message, Outbox, Reminder
 from tests.conftest import DatabaseTarget
 from tests.support.fake_graph import FakeGraph, GraphCall
-from tests.support.payloads import APP_SECRET, PHONE_NUMBER_ID, whatsapp_text
+from tests.support.live_secrets import API_TOKEN, APP_SECRET, SECRET_KEY, VERIFY_TOKEN
+from tests.support.payloads import PHONE_NUMBER_ID, whatsapp_text
 
 CLIENTS = 200
 DUE_BEFORE_KILL = 100  # reminders 0..DUE_BEFORE_KILL fall due before the kill, the rest after the restart
@@ -163,7 +164,7 @@ def write_config(path: Path, database: DatabaseTarget, graph_url: str) -> None:
     path.write_text(
         f"""
 [server]
-secret_key = "crash-test-secret"
+secret_key = {q(SECRET_KEY)}
 log_level = "info"
 
 [database]
@@ -171,7 +172,7 @@ url = {q(database.url)}
 {schema}
 [meta]
 app_secret = {q(APP_SECRET)}
-verify_token = "verify-me"
+verify_token = {q(VERIFY_TOKEN)}
 graph_api_url = {q(graph_url)}
 graph_api_version = "v23.0"
 
@@ -193,7 +194,7 @@ id = "harbour-clinic"
 name = "Harbour Clinic"
 timezone = "Europe/Copenhagen"
 locale = "en"
-api_token = "api-token"
+api_token = {q(API_TOKEN)}
 
 [businesses.hours]
 {hours}
@@ -309,7 +310,7 @@ async def write_and_book(
             "client": {"name": f"Client {index}", "phone": f"+{wa_id(index)}"},
             "channel": "whatsapp",
         }
-        headers = {"Authorization": "Bearer api-token"}
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
         async with (
             gate,
             http.post(f"{serve.url}/api/v1/appointments", json=body, headers=headers) as response,

@@ -134,7 +134,10 @@ async def test_messenger_staff_messages_use_human_agent_after_a_day_and_stop_aft
 async def test_a_bad_staff_message_is_a_clear_400(jola: Jola, body: dict[str, Any], error: str) -> None:
     await WhatsAppClient(jola).says("hello")
     conversation = await only_conversation(jola)
-    assert await api(jola, "POST", f"/conversations/{conversation}/messages", body) == (400, {"error": error})
+    assert await api(jola, "POST", f"/conversations/{conversation}/messages", body) == (
+        400,
+        {"error": error, "code": "bad_request"},
+    )
 
 
 async def test_unknown_conversations_are_404_and_a_missing_token_401(jola: Jola) -> None:

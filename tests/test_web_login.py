@@ -213,7 +213,7 @@ def test_every_text_of_the_staff_app_is_in_danish() -> None:
 
     said |= {
         reminders.NO_CHANNEL, reminders.STARTED, reminders.NOT_ACTIVE, reminders.OPTED_OUT,
-        reminders.INSTAGRAM_CLOSED, reminders.NO_TEMPLATE,
+        reminders.INSTAGRAM_CLOSED, reminders.NO_TEMPLATE, reminders.DISCONNECTED,
     }  # fmt: skip
     for page in WEB_TEMPLATES.rglob("*.html"):
         text = page.read_text()

@@ -115,6 +115,10 @@ async def test_the_owner_renames_the_business_and_the_next_client_message_uses_i
         ("/settings/booking", [("slot_step_minutes", "15"), ("buffer_minutes", "0"), ("min_notice", "soon"),
                                ("max_ahead", "60d"), ("lead_times", "24h")],
          "Booking › Shortest notice", 'is not a duration like "2h"'),
+        ("/settings/booking", [("slot_step_minutes", "15"), ("buffer_minutes", "0"), ("min_notice", "2h"),
+                               ("max_ahead", "60d"), ("lead_times", "24h"),
+                               ("messenger_template", "Appointment Update")],
+         "Reminders › Messenger utility template", "is not in the expected form"),
     ],
 )  # fmt: skip
 async def test_bad_input_is_refused_naming_the_field_and_nothing_is_saved(
@@ -166,6 +170,29 @@ async def test_two_owners_saving_at_once_do_not_overwrite_each_other_unseen(
     assert late.status == 409 and "Someone else saved these settings a moment ago" in late
     assert 'value="Olivia&#39;s name"' in late
     await otto.close()
+
+
+async def test_the_owner_names_the_templates_reminders_use_outside_the_window(
+    running: tuple[Jola, object], owner: StaffBrowser
+) -> None:
+    jola, _ = running
+    page = await open_page(owner, "/settings/booking")
+    assert 'value="appointment_reminder"' in page and 'name="messenger_template" value=""' in page
+    saved = await send(
+        owner,
+        "/settings/booking",
+        [("slot_step_minutes", "15"), ("buffer_minutes", "0"), ("min_notice", "2h"), ("max_ahead", "60d"),
+         ("lead_times", "24h, 2h"), ("quiet_hours", "21:00-08:00"), ("whatsapp_template", "reminder_v2"),
+         ("template_language", "da"), ("messenger_template", "appointment_update"),
+         ("messenger_template_language", "")],
+    )  # fmt: skip
+    assert saved.status == 200 and 'value="appointment_update"' in saved
+    reminders = (await _document(jola))["reminders"]
+    assert (reminders["whatsapp_template"], reminders["template_language"]) == ("reminder_v2", "da")
+    assert (reminders["messenger_template"], reminders["messenger_template_language"]) == (
+        "appointment_update",
+        "en_US",
+    )
 
 
 async def test_services_are_added_named_per_language_and_turned_off(

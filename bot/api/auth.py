@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.api_tokens import forget_plaintext
 from bot.config import Config
 from bot.profiles import Profiles
 from flows.calendar_cache import CalendarCache
@@ -15,14 +18,15 @@ from flows.context import BusinessProfile
 
 
 class Tenant:
-    """What the API and the staff app need of one business: who it is and its token, and its profile
-    (services, practitioners, rooms, classes and booking rules as the bot sees them right now: the
-    settings pages may change them while the process runs, bot/profiles.py)."""
+    """What the API and the staff app need of one business: who it is and its token's SHA-256 digest
+    (never the token: bot/api_tokens.py), and its profile (services, practitioners, rooms, classes and
+    booking rules as the bot sees them right now: the settings pages may change them while the process
+    runs, bot/profiles.py)."""
 
-    __slots__ = ("_profiles", "id", "token")
+    __slots__ = ("_profiles", "digest", "id")
 
-    def __init__(self, id: str, token: bytes, profiles: Profiles) -> None:
-        self.id, self.token, self._profiles = id, token, profiles
+    def __init__(self, id: str, digest: bytes | None, profiles: Profiles) -> None:
+        self.id, self.digest, self._profiles = id, digest, profiles
 
     @property
     def profile(self) -> BusinessProfile:
@@ -47,7 +51,12 @@ CALENDARS: web.AppKey[CalendarCache] = web.AppKey("api_calendars", CalendarCache
 
 
 def tenants_of(config: Config, profiles: Profiles) -> tuple[Tenant, ...]:
-    return tuple(Tenant(b.id, b.api_token.encode(), profiles) for b in config.businesses)
+    """The businesses with their tokens' digests; from here on the config holds no token either."""
+    forget_plaintext(config)
+    return tuple(
+        Tenant(b.id, bytes.fromhex(b.api_token_sha256) if b.api_token_sha256 else None, profiles)
+        for b in config.businesses
+    )
 
 
 class Unauthorized(Exception):
@@ -58,17 +67,23 @@ class Unauthorized(Exception):
         self.presented = presented
 
 
+# Compared in place of a business without a token, so every business costs the same comparison.
+_NO_TOKEN = secrets.token_bytes(32)
+
+
 def authenticate(request: web.Request) -> Tenant:
-    """The business whose api_token the request carries; every token is compared, in constant time."""
+    """The business whose token the request carries: the presented token's digest is compared with every
+    business's, each in constant time and none skipped, so the time taken tells nothing of which matched."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized(presented=False)
-    presented = token.encode("utf-8", "surrogateescape")
+    presented = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
     found = None
     for tenant in request.app[TENANTS]:
-        if hmac.compare_digest(presented, tenant.token) and tenant.token and found is None:
+        same = hmac.compare_digest(presented, tenant.digest or _NO_TOKEN)
+        if same and tenant.digest is not None and found is None:
             found = tenant
     if found is None:
         raise Unauthorized(presented=True)

@@ -1,5 +1,6 @@
-"""/api/v1/clients: find a client by phone or text, read one client's record with its history, export
-everything held on them, and erase them."""
+"""/api/v1/clients: find a client by phone or text, read one client's record with its history, correct it
+and restrict its processing (PATCH, bot/client_edits.py's rules), export everything held on them, and erase
+them. Reading, exporting, correcting and erasing are in the audit log."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import keys, privacy
+from bot import audit, client_edits, keys, privacy
 from bot.api.appointments import appointment_json
 from bot.api.auth import TENANT
 from bot.api.json import MAX_ID, e164, fail, iso, json_body, path_id, phone_digits, reply
@@ -48,17 +49,70 @@ async def link(request: web.Request) -> web.Response:
         fail(400, "client_id must be the id of the client to link")
     if other == client_id:
         fail(400, "a client cannot be linked to itself")
+    now = request.app[keys.CLOCK].now()
     async with request.app[keys.DATABASE].write() as session:
-        if not await merge_clients(session, tenant.id, client_id, other, request.app[keys.CLOCK].now()):
+        if not await merge_clients(session, tenant.id, client_id, other, now):
             fail(404, "client not found")
+        await audit.record(
+            session, tenant.id, audit.API, "client.linked", ("client", client_id), now=now, merged=other
+        )
     log.info("event=clients.linked client=%s from=%s", client_id, other)
-    return await record(request)
+    return await _record(request, client_id)
 
 
 @routes.get("/api/v1/clients/{id}")
 async def record(request: web.Request) -> web.Response:
+    found = await _record(request, path_id(request))
+    await audit.api_did(request.app, request[TENANT].id, "client.viewed", ("client", path_id(request)))
+    return found
+
+
+@routes.patch("/api/v1/clients/{id}")
+async def correct(request: web.Request) -> web.Response:
+    """Correct the record (name, phone, email, locale) and restrict or resume its processing
+    (`restricted`, `restricted_reason`, `restricted_note`); every field optional, all checked before
+    anything is written. Answers the record as GET does."""
+    tenant, client_id = request[TENANT], path_id(request)
+    body = await json_body(request)
+    unknown = sorted(set(body) - EDITABLE)
+    if unknown:
+        fail(400, f"unknown field {unknown[0]}; these can be changed: {', '.join(sorted(EDITABLE))}")
+    try:
+        values = client_edits.read_details(body)
+        restriction = _restriction(body)
+    except client_edits.Invalid as invalid:
+        fail(400, str(invalid), fields=invalid.problems)
+    now = request.app[keys.CLOCK].now()
+    async with request.app[keys.DATABASE].write() as session:
+        if await client_edits.correct(session, tenant.id, client_id, values, audit.API, now) is None:
+            fail(404, "client not found")
+        if restriction is False:
+            await client_edits.lift(session, tenant.id, client_id, audit.API, now)
+        elif restriction is not None:
+            await client_edits.restrict(session, tenant.id, client_id, *restriction, audit.API, now)
+    log.info("event=clients.corrected client=%s", client_id)
+    return await _record(request, client_id)
+
+
+EDITABLE = {"name", "phone", "email", "locale", "restricted", "restricted_reason", "restricted_note"}
+
+
+def _restriction(body: dict[str, Any]) -> tuple[str, str | None] | bool | None:
+    """(reason, note) to restrict, False to lift, None to leave the restriction as it is."""
+    wanted = body.get("restricted")
+    if wanted is None:
+        if "restricted_reason" in body or "restricted_note" in body:
+            fail(400, 'restricted_reason and restricted_note go with "restricted": true')
+        return None
+    if not isinstance(wanted, bool):
+        fail(400, "restricted must be true or false")
+    if not wanted:
+        return False
+    return client_edits.read_restriction(body.get("restricted_reason"), body.get("restricted_note"))
+
+
+async def _record(request: web.Request, client_id: int) -> web.Response:
     tenant = request[TENANT]
-    client_id = path_id(request)
     async with request.app[keys.DATABASE].read() as session:
         client = await client_record(session, tenant.id, client_id)
         if client is None:
@@ -71,8 +125,23 @@ async def record(request: web.Request) -> web.Response:
         "name": client.name,
         "phone": e164(client.phone),
         "locale": client.locale,
+        "email": client.email,
+        "restricted": client.restricted_at is not None,
+        "restriction": None
+        if client.restricted_at is None
+        else {
+            "since": iso(client.restricted_at, zone),
+            "reason": client.restricted_reason,
+            "note": client.restricted_note,
+        },
         "identities": [
-            {"channel": i.channel, "user_id": i.user_id, "phone": e164(i.phone), "username": i.username}
+            {
+                "channel": i.channel,
+                "user_id": i.user_id,
+                "phone": e164(i.phone),
+                "username": i.username,
+                "opted_out_at": iso(i.opted_out_at, zone),
+            }
             for i in client.identities
         ],
         "appointments": [

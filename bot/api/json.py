@@ -24,26 +24,56 @@ EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
 _ERRORS: dict[int, type[web.HTTPException]] = {
     400: web.HTTPBadRequest,
     401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     405: web.HTTPMethodNotAllowed,
     409: web.HTTPConflict,
     413: web.HTTPRequestEntityTooLarge,
     415: web.HTTPUnsupportedMediaType,
+    422: web.HTTPUnprocessableEntity,
+    429: web.HTTPTooManyRequests,
     500: web.HTTPInternalServerError,
+    503: web.HTTPServiceUnavailable,
 }
+# Every error answer is `{"error": "<what is wrong, in words>", "code": "<one of these>", ...details}`:
+# programs branch on `code` (it follows the status), people read `error`.
+ERROR_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_code(status: int) -> str:
+    return ERROR_CODES.get(status) or ("internal_error" if status >= 500 else "bad_request")
+
+
+def error_body(status: int, message: str, /, **extra: Any) -> dict[str, Any]:
+    """The one shape of every API error; details (`appointments`, `start`...) cannot hide the two keys."""
+    details = {k: v for k, v in extra.items() if k not in ("error", "code")}
+    return {"error": message, "code": error_code(status), **details}
 
 
 def error_response(
     status: int, message: str, /, headers: dict[str, str] | None = None, **extra: Any
 ) -> web.Response:
-    body = json.dumps({"error": message, **extra})
+    body = json.dumps(error_body(status, message, **extra))
     return web.Response(status=status, text=body, content_type="application/json", headers=headers)
 
 
 def fail(status: int, message: str, /, **extra: Any) -> NoReturn:
-    """Stop the handler with a JSON error `{"error": message, ...extra}`."""
+    """Stop the handler with a JSON error `{"error": message, "code": ..., ...extra}`."""
     kind = _ERRORS.get(status, web.HTTPBadRequest)
-    text = json.dumps({"error": message, **extra})
+    text = json.dumps(error_body(kind.status_code, message, **extra))
     if kind is web.HTTPRequestEntityTooLarge:  # it wants the limit (without it: a TypeError, a 500)
         raise web.HTTPRequestEntityTooLarge(MAX_BODY, text=text, content_type="application/json")
     raise kind(text=text, content_type="application/json")

@@ -9,10 +9,10 @@ from bot.channels.directory import ChannelDirectory
 from bot.channels.page_events import endpoint, recipient, sent_message_id
 from bot.channels.parsing import Parsed
 from bot.channels.text_limits import split_text
-from flows.messages import ChannelKind, EchoMessage, InboundMessage, Reply, StatusUpdate
+from flows.messages import ChannelKind, EchoMessage, InboundMessage, Reply, StatusUpdate, TemplateRef
 
 # The same on both Page-style channels; part of this adapter's interface.
-__all__ = ["endpoint", "parse", "provider_key", "recipient", "render", "sent_message_id"]
+__all__ = ["endpoint", "parse", "provider_key", "recipient", "render", "sent_message_id", "utility_message"]
 
 OBJECT = "page"
 KIND = ChannelKind.MESSENGER
@@ -37,6 +37,8 @@ def render(reply: Reply, to: str, *, tag: str | None = None) -> list[dict[str, A
     action = page_events.sender_action(reply, to)
     if action is not None:
         return action
+    if reply.template is not None:
+        return [utility_message(reply.template, to)]
     text = page_events.words(reply)
     if not reply.options:
         messages = [{"text": chunk} for chunk in split_text(text, TEXT_LIMIT)]
@@ -46,6 +48,32 @@ def render(reply: Reply, to: str, *, tag: str | None = None) -> list[dict[str, A
         for message in messages:
             message["metadata"] = reply.callback_data[: page_events.METADATA_LIMIT]
     return [page_events.envelope(to, message, tag) for message in messages]
+
+
+def utility_message(template: TemplateRef, to: str) -> dict[str, Any]:
+    """A Page-owned utility message template, the way Meta allows a reminder outside the 24-hour window.
+    Each postback button was approved with the payload `{{1}}`; its parameter is the whole payload
+    (`confirm:<id>`...), so a tap arrives as the same postback the in-window buttons send."""
+    components: list[dict[str, Any]] = []
+    if template.body_params:
+        components.append(
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in template.body_params]}
+        )
+    for index, button in enumerate(template.button_payloads):
+        text = [{"type": "text", "text": button}]
+        components.append({"type": "button", "sub_type": "postback", "index": index, "parameters": text})
+    payload: dict[str, Any] = {
+        "template_type": "utility_messages",
+        "name": template.name,
+        "language": {"code": template.language},
+    }
+    if components:
+        payload["components"] = components
+    return {
+        "recipient": {"id": to},
+        "messaging_type": "UTILITY",
+        "message": {"attachment": {"type": "template", "payload": payload}},
+    }
 
 
 def _with_options(reply: Reply, text: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot import keys
 from bot.web import (
     account,
+    audit,
     calendar,
     clients,
     conversations,
@@ -25,6 +26,7 @@ from bot.web import (
     login,
     overview,
     playground,
+    processing,
     replies,
     settings,
 )
@@ -58,8 +60,10 @@ def setup_web(app: web.Application) -> None:
         account,
         replies,
         calendar,
+        processing,  # before settings: /settings/processing is not one of its /settings/{section}
         settings,
         playground,
+        audit,
     ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, append_version=True, name="static")

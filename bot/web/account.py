@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import update
 
-from bot import keys
+from bot import audit, keys
 from bot.web.door import STAFF
 from bot.web.i18n import LANGUAGES
 from bot.web.pages import render, tenant_of
@@ -40,6 +40,14 @@ async def calendar_column(request: web.Request) -> web.StreamResponse:
             .values(practitioner=chosen or None, updated_at=request.app[keys.CLOCK].now())
             .execution_options(synchronize_session=False)
         )
+        await audit.account_event(
+            session,
+            "account.updated",
+            staff.id,
+            audit.Actor.of(staff),
+            now=request.app[keys.CLOCK].now(),
+            fields=["calendar"],
+        )
     raise web.HTTPSeeOther("/account?saved=1")
 
 
@@ -55,5 +63,13 @@ async def language(request: web.Request) -> web.StreamResponse:
             .where(Staff.id == staff.id)
             .values(locale=chosen, updated_at=request.app[keys.CLOCK].now())
             .execution_options(synchronize_session=False)
+        )
+        await audit.account_event(
+            session,
+            "account.updated",
+            staff.id,
+            audit.Actor.of(staff),
+            now=request.app[keys.CLOCK].now(),
+            fields=["language"],
         )
     raise web.HTTPSeeOther("/account?saved=1")

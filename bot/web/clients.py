@@ -1,6 +1,8 @@
 """Client records in the staff app: the list (searched by name or phone), and one client's record with
-every message and every booking event, and the notes staff keep on them; a download of everything held
-on the client, and (owners only) erasing them."""
+every message and every booking event, and the notes staff keep on them; correcting their details,
+restricting the processing of their data, their "stop" per channel (bot/client_edits.py's rules); a
+download of everything held on the client, and (owners only) erasing them. Opening a record and every
+change are in the audit log."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ import json
 
 from aiohttp import web
 
-from bot import keys, privacy
+from bot import audit, client_edits, keys, privacy
+from bot.audit import Actor
 from bot.web.door import STAFF
 from bot.web.ids import number, path_id
 from bot.web.pages import render, tenant_of
 from storage.appointments import history_for, list_appointments
-from storage.clients import NOTES_LIMIT, client_page, client_record, looks_like_email, set_email, set_notes
+from storage.audit import staff_names
+from storage.clients import NOTES_LIMIT, ClientRecord, client_page, client_record, set_notes
 from storage.conversation_views import client_messages
 
 routes = web.RouteTableDef()
@@ -37,7 +41,9 @@ async def clients(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/clients/{id}")
 async def record(request: web.Request) -> web.StreamResponse:
-    return await _record(request, _id(request))
+    page = await _record(request, _id(request))
+    await audit.viewed(request.app, request[STAFF], ("client", _id(request)))
+    return page
 
 
 async def _record(
@@ -47,7 +53,11 @@ async def _record(
     status: int = 200,
     error: str | None = None,
     notes: str | None = None,
+    problems: dict[str, str] | None = None,
+    kept: dict[str, str] | None = None,
 ) -> web.Response:
+    """The record page; after a refused form, `problems` (field: code of client_edits.PROBLEMS) and the
+    values the person typed (`kept`), to correct rather than type again."""
     staff = request[STAFF]
     async with request.app[keys.DATABASE].read() as session:
         found = await client_record(session, staff.business_id, client_id)
@@ -58,6 +68,7 @@ async def _record(
         messages = await client_messages(
             session, staff.business_id, client_id, before=number(request.query.get("before")), limit=MESSAGES
         )
+        team = await staff_names(session, staff.business_id) if found.restricted_by else {}
     return render(
         request,
         "client.html",
@@ -71,7 +82,43 @@ async def _record(
         notes=found.notes or "" if notes is None else notes,
         notes_limit=NOTES_LIMIT,
         can_erase=request[STAFF].is_owner,
+        problems=problems or {},
+        kept={**_shown(found), **(kept or {})},
+        saved=request.query.get("saved"),
+        channels=_channels(found),
+        reasons=client_edits.RESTRICTION_REASONS,
+        note_limit=client_edits.NOTE_LIMIT,
+        restricted_by=_who(found.restricted_by, team),
     )
+
+
+def _shown(found: ClientRecord) -> dict[str, str]:
+    """The details form as the record stands."""
+    return {
+        "name": found.name or "",
+        "phone": found.phone or "",
+        "email": found.email or "",
+        "locale": found.locale or "",
+        "email_reminders": "" if found.email_opted_out_at else "on",
+        "restricted_reason": "",
+        "restricted_note": "",
+    }
+
+
+def _channels(found: ClientRecord) -> list[tuple[str, object]]:
+    """Each channel the client is known on, once, with when they said stop there (None: they did not)."""
+    seen: dict[str, object] = {}
+    for identity in found.identities:
+        seen[identity.channel] = seen.get(identity.channel) or identity.opted_out_at
+    return list(seen.items())
+
+
+def _who(said: str | None, team: dict[int, str]) -> str | None:
+    """ "staff:12" as the person's name; "api" as it is (the page says it in words)."""
+    if not said:
+        return None
+    kind, _, ident = said.partition(":")
+    return team.get(int(ident), f"#{ident}") if kind == "staff" and ident.isdigit() else kind
 
 
 @routes.post("/clients/{id}/notes")
@@ -84,9 +131,18 @@ async def notes(request: web.Request) -> web.StreamResponse:
     text = text.replace("\r\n", "\n").strip()
     if len(text) > NOTES_LIMIT:
         return await _record(request, client_id, status=400, error="notes_long", notes=text)
+    now = request.app[keys.CLOCK].now()
     async with request.app[keys.DATABASE].write() as session:
-        if not await set_notes(session, staff.business_id, client_id, text, request.app[keys.CLOCK].now()):
+        if not await set_notes(session, staff.business_id, client_id, text, now):
             raise web.HTTPNotFound(text="no such client")
+        await audit.record(
+            session,
+            staff.business_id,
+            Actor.of(staff),
+            "client.notes_changed",
+            ("client", client_id),
+            now=now,
+        )
     raise web.HTTPSeeOther(f"/clients/{client_id}")
 
 
@@ -94,23 +150,105 @@ async def notes(request: web.Request) -> web.StreamResponse:
 async def email(request: web.Request) -> web.StreamResponse:
     """Staff record the client's address (emails about appointments go there, with a calendar file) and
     whether reminders may be sent to it."""
-    client_id, staff = path_id(request, "client"), request[STAFF]
     form = await request.post()
     raw = form.get("email", "")
-    address = raw.strip() if isinstance(raw, str) else ""
-    if address and not looks_like_email(address):
-        return await _record(request, client_id, status=400, error="email_bad")
+    wanted = {
+        "email": raw if isinstance(raw, str) else "",
+        "email_reminders": form.get("email_reminders", ""),
+    }
+    return await _correct(request, wanted, single_error=True)
+
+
+@routes.post("/clients/{id}/details")
+async def details(request: web.Request) -> web.StreamResponse:
+    """Staff correct the client's details (name, phone, email, language): the right to rectification."""
+    form = await request.post()
+    wanted = {k: form.get(k, "") for k in ("name", "phone", "email", "locale", "email_reminders")}
+    return await _correct(request, wanted)
+
+
+async def _correct(
+    request: web.Request, wanted: dict[str, object], *, single_error: bool = False
+) -> web.StreamResponse:
+    client_id, staff = _id(request), request[STAFF]
+    typed = {k: v if isinstance(v, str) else "" for k, v in wanted.items()}
+    try:
+        values = client_edits.read_details({k: v for k, v in wanted.items() if k != "email_reminders"})
+    except client_edits.Invalid as invalid:
+        if single_error:  # the email form of old: one message
+            return await _record(request, client_id, status=400, error="email_bad")
+        return await _record(request, client_id, status=400, problems=invalid.problems, kept=typed)
+    values["email_reminders"] = wanted.get("email_reminders") == "on"
     async with request.app[keys.DATABASE].write() as session:
-        if not await set_email(
+        done = await client_edits.correct(
+            session, staff.business_id, client_id, values, Actor.of(staff), request.app[keys.CLOCK].now()
+        )
+    if done is None:
+        raise web.HTTPNotFound(text="no such client")
+    raise web.HTTPSeeOther(f"/clients/{client_id}?saved=details")
+
+
+@routes.post("/clients/{id}/restrict")
+async def restrict(request: web.Request) -> web.StreamResponse:
+    """Restrict the processing of the client's data (GDPR art. 18): kept, shown to staff, not answered."""
+    client_id, staff = _id(request), request[STAFF]
+    form = await request.post()
+    reason, note = form.get("restricted_reason"), form.get("restricted_note")
+    try:
+        reason, note = client_edits.read_restriction(reason, note)
+    except client_edits.Invalid as invalid:
+        typed = {"restricted_reason": reason if isinstance(reason, str) else ""}
+        typed["restricted_note"] = note if isinstance(note, str) else ""
+        return await _record(request, client_id, status=400, problems=invalid.problems, kept=typed)
+    async with request.app[keys.DATABASE].write() as session:
+        found = await client_edits.restrict(
             session,
             staff.business_id,
             client_id,
-            address or None,
-            form.get("email_reminders") == "on",
+            reason,
+            note,
+            Actor.of(staff),
             request.app[keys.CLOCK].now(),
-        ):
-            raise web.HTTPNotFound(text="no such client")
-    raise web.HTTPSeeOther(f"/clients/{client_id}")
+        )
+    if not found:
+        raise web.HTTPNotFound(text="no such client")
+    raise web.HTTPSeeOther(f"/clients/{client_id}?saved=restricted")
+
+
+@routes.post("/clients/{id}/unrestrict")
+async def unrestrict(request: web.Request) -> web.StreamResponse:
+    """Lift the restriction: the bot answers the client's next message, reminders go out again."""
+    client_id, staff = _id(request), request[STAFF]
+    async with request.app[keys.DATABASE].write() as session:
+        found = await client_edits.lift(
+            session, staff.business_id, client_id, Actor.of(staff), request.app[keys.CLOCK].now()
+        )
+    if not found:
+        raise web.HTTPNotFound(text="no such client")
+    raise web.HTTPSeeOther(f"/clients/{client_id}?saved=lifted")
+
+
+@routes.post("/clients/{id}/channels/{channel}")
+async def channel(request: web.Request) -> web.StreamResponse:
+    """Staff record the client's "stop" (or "start") on one channel, as the client may say it there."""
+    client_id, staff = _id(request), request[STAFF]
+    kind = request.match_info["channel"]
+    stop = (await request.post()).get("stop")
+    if kind not in client_edits.CHANNELS or stop not in ("1", "0"):
+        raise web.HTTPNotFound(text="no such channel")
+    async with request.app[keys.DATABASE].write() as session:
+        found = await client_edits.channel(
+            session,
+            staff.business_id,
+            client_id,
+            kind,
+            stop == "1",
+            Actor.of(staff),
+            request.app[keys.CLOCK].now(),
+        )
+    if not found:
+        raise web.HTTPNotFound(text="the client is not known on that channel")
+    raise web.HTTPSeeOther(f"/clients/{client_id}#channels")
 
 
 @routes.get("/clients/{id}/export")

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import keys
+from bot import audit, keys
 from bot.channels import text_limit_for
 from bot.staff_actions import Refused, assign, hand, reply_window, send_reply, send_template, templates_of
 from bot.web.door import STAFF
@@ -31,7 +31,9 @@ def _id(request: web.Request) -> int:
 
 @routes.get("/conversations/{id}")
 async def conversation(request: web.Request) -> web.StreamResponse:
-    return await _page(request, _id(request))
+    page = await _page(request, _id(request))
+    await audit.viewed(request.app, request[STAFF], ("conversation", _id(request)))
+    return page
 
 
 async def _page(
@@ -86,7 +88,14 @@ async def _page(
         error=error,
         draft=draft,
         zone=tenant_of(request).zone,
+        kept_days=_kept_days(app, staff.business_id),
     )
+
+
+def _kept_days(app: web.Application, business_id: str) -> int | None:
+    """How many days messages are kept (bot/retention.py), for the line that says so; None: all kept."""
+    age = app[keys.PROFILES].settings(business_id).retention.age("messages")
+    return None if age is None else max(age.days, 1)
 
 
 def _minutes_left(ends_at: datetime | None, now: datetime) -> int | None:
@@ -124,7 +133,7 @@ async def give(request: web.Request) -> web.StreamResponse:
     if raw != "" and number(raw) is None:
         return await _page(request, conversation_id, status=400, error="Choose a colleague from the list.")
     try:
-        await assign(request.app, staff.business_id, conversation_id, number(raw))
+        await assign(request.app, staff.business_id, conversation_id, number(raw), by=staff.id)
     except Refused as refused:
         if refused.status == 404:
             raise web.HTTPNotFound(text=refused.message) from None

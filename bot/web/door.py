@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from bot import keys
 from bot.web.sessions import SESSION_COOKIE, Session, Signer
@@ -26,6 +27,7 @@ SESSION: web.RequestKey[Session] = web.RequestKey("web_session")
 _OUTSIDE = ("/api/", "/webhook", "/healthz", "/metrics", "/meta/")
 PUBLIC = ("/login", "/favicon.ico")
 CHANGES = ("POST", "PUT", "PATCH", "DELETE")
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_FORM = 64 * 1024
 HEADERS = {
     "Content-Security-Policy": (
@@ -95,6 +97,7 @@ async def _through(request: web.Request, handler: Handler) -> web.StreamResponse
             request[STAFF] = staff
             request[SESSION] = session
     if request.path in PUBLIC:
+        await _read_form(request)
         return await handler(request)
     if STAFF not in request:
         if wants_page(request):
@@ -102,17 +105,26 @@ async def _through(request: web.Request, handler: Handler) -> web.StreamResponse
             raise web.HTTPFound("/login" + (f"?next={quote(target, safe='')}" if target else ""))
         raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
     if request.method in CHANGES:
+        form = await _read_form(request)
         token = request.headers.get("X-CSRF-Token")
-        if token is None and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            token = (await request.post()).get("csrf_token")  # kept by aiohttp for the handler
+        if token is None and form is not None:
+            token = form.get("csrf_token")
         if not app[SIGNER].csrf_ok(request[SESSION].nonce, token if isinstance(token, str) else None):
             raise web.HTTPForbidden(
                 text="the form is out of date (CSRF token); reload the page", content_type="text/plain"
             )
     return await handler(request)
+
+
+async def _read_form(request: web.Request) -> MultiDictProxy[str | bytes | web.FileField] | None:
+    """A change's form, read here before any handler uses it (aiohttp keeps it for them); one that cannot
+    be read (bytes not in its charset, an unknown charset, broken multipart) is the sender's 400."""
+    if request.method not in CHANGES or request.content_type not in FORMS:
+        return None
+    try:
+        return await request.post()
+    except (ValueError, LookupError):
+        raise web.HTTPBadRequest(text="the form could not be read", content_type="text/plain") from None
 
 
 def _route(request: web.Request) -> str:

@@ -8,7 +8,8 @@ from datetime import timedelta
 from aiohttp import web
 from yarl import URL
 
-from bot import keys
+from bot import audit, keys
+from bot.addresses import client_address
 from bot.web.door import SIGNER, STAFF
 from bot.web.pages import render
 from bot.web.passwords import MAX_LENGTH, verify_password
@@ -50,20 +51,6 @@ def _safe_next(target: str | None) -> str:
         return "/inbox"
     normal = str(URL(target))
     return target if normal.startswith("/") and not normal.startswith("//") else "/inbox"
-
-
-def client_address(request: web.Request) -> str:
-    """Who is asking: the peer, or behind a proxy listed in `server.trusted_proxies`, the nearest address
-    in X-Forwarded-For that is not one of them (the right-most ones are the ones the proxies added)."""
-    trusted = set(request.app[keys.CONFIG].server.trusted_proxies)
-    peer = request.remote or "-"
-    if peer not in trusted:
-        return peer
-    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
-    for hop in reversed(hops[-20:]):
-        if hop not in trusted:
-            return hop[:64]
-    return peer
 
 
 @routes.get("/login")
@@ -145,6 +132,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         )
     if too_many:
         log.warning("event=web.login_throttled")
+        async with app[keys.DATABASE].write() as session:
+            await audit.login_failed(session, account.id if account else None, now, throttled=True)
         return _form(
             request,
             status=429,
@@ -156,6 +145,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not right or account is None or not account.active:
         async with app[keys.DATABASE].write() as session:
             await forget_failures(session, before=now - THROTTLE_WINDOW * 4)
+            await audit.login_failed(session, account.id if account else None, now)
         log.info("event=web.login_failed")
         return _form(request, status=400, error="Wrong email or password.", email=_kept(email), target=target)
     async with app[keys.DATABASE].write() as session:
@@ -163,7 +153,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         await forget_failures(session, account_key)
         await forget_failures(session, ids=attempt)
         staff = await staff_by_id(session, account.id)
-    assert staff is not None
+        assert staff is not None
+        await audit.record(session, staff.business_id, audit.Actor.of(staff), "auth.login", now=now)
     cookie, _ = signer.session_cookie(staff.id, staff.session_version, now)
     response = web.HTTPFound(_safe_next(str(form.get("next") or "")))
     _cookie(request, response, SESSION_COOKIE, cookie, SESSION_LIFE, "/")
@@ -181,8 +172,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
     """Ends the session for good: its version moves on, so the cookie, replayed, opens nothing (the
     person's sessions on other devices end too)."""
     if STAFF in request:
+        staff, now = request[STAFF], request.app[keys.CLOCK].now()
         async with request.app[keys.DATABASE].write() as session:
-            await end_sessions(session, request[STAFF].id, request.app[keys.CLOCK].now())
+            await end_sessions(session, staff.id, now)
+            await audit.record(session, staff.business_id, audit.Actor.of(staff), "auth.logout", now=now)
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

@@ -10,7 +10,9 @@ from aiohttp import web
 
 from bot import keys
 from bot.web.door import STAFF
+from bot.web.ids import path_id
 from bot.web.pages import render, tenant_of
+from storage import channel_states
 from storage.appointments import ACTIVE, list_appointments
 from storage.conversation_views import inbox_counts
 from storage.overview import figures
@@ -37,6 +39,7 @@ async def overview(request: web.Request) -> web.StreamResponse:
         counts = await inbox_counts(session, tenant.id, staff.id)
         found = await figures(session, tenant.id, zone, today)
         missed = await not_sent_since(session, tenant.id, now - MISSED_FOR)
+        disconnected = await channel_states.disconnected(session, tenant.id)
     week = [a for a in week if a.status in ACTIVE]
     todays = [a for a in week if a.start.astimezone(zone).date() == today]
     return render(
@@ -52,7 +55,21 @@ async def overview(request: web.Request) -> web.StreamResponse:
         share=round(100 * found.bot_only / found.conversations) if found.conversations else None,
         chart_height=CHART_HEIGHT,
         missed=missed,
+        disconnected=disconnected,
     )
+
+
+@routes.post("/channels/{id}/turn-on")
+async def turn_on(request: web.Request) -> web.StreamResponse:
+    """The owner says the app is connected at Meta again (after Meta's deauthorize): sending resumes."""
+    staff = request[STAFF]
+    if not staff.is_owner:
+        raise web.HTTPForbidden(text="only the business's owner turns a channel back on")
+    channel_id = path_id(request, "channel")
+    async with request.app[keys.DATABASE].write() as session:
+        if not await channel_states.turn_on(session, staff.business_id, channel_id):
+            raise web.HTTPNotFound(text="no disconnected channel with that id")
+    raise web.HTTPSeeOther("/")
 
 
 def _bars(found: Any) -> list[dict[str, Any]]:

@@ -3,48 +3,49 @@ in the page's tooltip and in the logs)."""
 
 from __future__ import annotations
 
+import re
+
+from bot.meta_errors import CODES, REASONS, words_for_code
 from bot.web.i18n import translate
 
-_WINDOW = "More than 24 hours since the client wrote: only an approved template can be sent."
-PLAIN = (
+_WINDOW = REASONS["window_closed"]
+# Rows stored before reasons had keys (and the sender's "internal: ..." outcomes), by what they said.
+_EARLIER = (
     ("OutsideWindow", _WINDOW),
-    (
-        "TokenInvalid",
-        "The channel's access token has expired or was revoked: the channel must be connected again.",
-    ),
-    ("PermissionMissing", "Meta refused: the app lacks a permission for this channel."),
-    (
-        "RecipientUnavailable",
-        "The client cannot be reached on this channel (not on it any more, or it blocks us).",
-    ),
-    ("RateLimited", "Meta asked us to slow down, and the message could not go out in time."),
-    ("TransientSendError", "Meta could not be reached; it was tried several times."),
-    ("internal:", "Jola could not send it (an error on our side)."),
+    ("TokenInvalid", REASONS["token_invalid"]),
+    ("PermissionMissing", REASONS["permission_missing"]),
+    ("RecipientUnavailable", REASONS["unreachable"]),
+    ("RateLimited", REASONS["rate_limited"]),
+    ("TransientSendError", REASONS["network"]),
+    ("internal:", REASONS["internal"]),
+    ("cannot render:", REASONS["internal"]),
     ("the client last wrote over 24 hours ago", _WINDOW),
 )
-
-
-def _by_code() -> dict[int, str]:
-    from bot.graph import OutsideWindow, PermissionMissing, RateLimited, RecipientUnavailable, TokenInvalid
-
-    words = dict(PLAIN)
-    kinds = (OutsideWindow, TokenInvalid, PermissionMissing, RecipientUnavailable, RateLimited)
-    return {code: words[kind.__name__] for kind in kinds for code in kind.codes}
-
-
-BY_CODE = _by_code()
-BY_CODE[131049] = "Meta held it back to keep clients from getting too many business messages; try later."
+# What a stored reason holds, and the plain words for it: `... reason=window_closed: ...` first.
+PLAIN = (*((f"reason={key}:", words) for key, words in REASONS.items()), *_EARLIER)
+# Meta's codes alone (a `failed` status webhook brings a code, not our reason).
+BY_CODE = {code: REASONS[key] for (code, subcode), key in CODES.items() if subcode is None}
+_SUBCODE = re.compile(r"\bsubcode=(\d+)")
+_OWN_WORDS = "reason=not_sent: "
 
 
 def plain_reason(summary: str | None, code: int | None = None) -> str:
-    """The plain words for a stored send failure (by Meta's code, else by what our sender said); a reason
-    we have no words for is shown as it is."""
-    if code is not None and code in BY_CODE:
-        return BY_CODE[code]
+    """The plain words for a stored send failure: by the reason our sender stored, else by Meta's code
+    (and the subcode beside it), else by what an older row said; a reason we have no words for is shown
+    as it is."""
+    text = (summary or "").removeprefix("gave up after ")
+    for marker, words in PLAIN[: len(REASONS)]:
+        if marker in text:
+            return words
+    if _OWN_WORDS in text:  # the sender's own words, e.g. "channel is no longer configured"
+        return text.split(_OWN_WORDS, 1)[1].split(" (", 1)[0]
+    subcode = _SUBCODE.search(text)
+    by_code = words_for_code(code, int(subcode.group(1)) if subcode else None)
+    if by_code is not None:
+        return by_code
     if not summary:
         return "Meta did not say why."
-    text = summary.removeprefix("gave up after ")
-    for marker, words in PLAIN:
+    for marker, words in _EARLIER:
         if marker in text:
             return words
     return summary
@@ -52,13 +53,16 @@ def plain_reason(summary: str | None, code: int | None = None) -> str:
 
 def reminder_reason(locale: str, reason: str | None) -> str:
     """Why a reminder did not go out (bot/reminders.py says it in English, parts joined by "; ")."""
-    from bot.reminders import OPTED_OUT
+    from bot.reminders import DISCONNECTED, OPTED_OUT
 
-    prefix = OPTED_OUT.split("{channel}")[0]
     said = []
     for part in (reason or "").split("; "):
-        if part.startswith(prefix):
-            said.append(translate(locale, OPTED_OUT).format(channel=part.removeprefix(prefix)))
+        for pattern in (OPTED_OUT, DISCONNECTED):
+            prefix, _, suffix = pattern.partition("{channel}")
+            if part.startswith(prefix) and part.endswith(suffix):
+                channel = part.removeprefix(prefix).removesuffix(suffix)
+                said.append(translate(locale, pattern).format(channel=channel))
+                break
         else:
             said.append(translate(locale, part))
     return "; ".join(said)

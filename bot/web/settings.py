@@ -16,8 +16,9 @@ from zoneinfo import available_timezones
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import business_settings, keys
+from bot import audit, business_settings, keys
 from bot.config import CHANNEL_KINDS, WEEKDAYS, ConfigError
+from bot.retention import retention_view
 from bot.web.door import STAFF
 from bot.web.i18n import translate
 from bot.web.ids import number
@@ -63,6 +64,10 @@ LABELS = {
     "reminders": "Reminders",
     "lead_times": "Reminder times",
     "quiet_hours": "Quiet hours",
+    "whatsapp_template": "WhatsApp template",
+    "template_language": "WhatsApp template's language code",
+    "messenger_template": "Messenger utility template",
+    "messenger_template_language": "Messenger template's language code",
     "replies": "Automated replies",
     "greeting": "Greeting",
     "away": "Away message",
@@ -70,6 +75,9 @@ LABELS = {
     "keywords": "Keywords",
     "answer": "Answer",
     "names": "Name in the other language",
+    "retention": "Keeping data",
+    "messages": "Messages",
+    "inbound_events": "Raw deliveries from Meta",
 }
 DAY_NAMES = dict(
     zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
@@ -175,6 +183,7 @@ async def _page(
     async with app[keys.DATABASE].read() as session:
         stored = await store.load(session, staff.business_id)
         away = await _time_off(session, staff.business_id) if section == "people" else {}
+        kept = await retention_view(session, staff.business_id) if section == "booking" else {}
     shown = document or (stored.document if stored else {})
     locale = staff.locale
     explained = [_explain(p, shown, lambda words: translate(locale, words)) for p in problems or []]
@@ -197,6 +206,7 @@ async def _page(
         hours_text=lambda ranges: ", ".join(ranges or []),
         other_locale="da" if shown.get("locale", "en") == "en" else "en",
         today=app[keys.CLOCK].now().astimezone(tenant_of(request).zone).date(),
+        **kept,
     )
 
 
@@ -301,6 +311,8 @@ async def add_away(request: web.Request) -> web.StreamResponse:
             ],
             now=now,
         )
+        away = [{"key": f"practitioners[{who}].time_off"}]
+        await audit.settings_changed(session, staff.business_id, staff.id, "time off", away, now=now)
     raise web.HTTPSeeOther("/settings/people?saved=1#time-off")
 
 
@@ -325,6 +337,10 @@ async def remove_away(request: web.Request) -> web.StreamResponse:
             staff_id=staff.id,
             changes=[{"key": f"practitioners[{who}].time_off", "before": f"#{time_off_id}", "after": None}],
             now=app[keys.CLOCK].now(),
+        )
+        away = [{"key": f"practitioners[{who}].time_off"}]
+        await audit.settings_changed(
+            session, staff.business_id, staff.id, "time off", away, now=app[keys.CLOCK].now()
         )
     raise web.HTTPSeeOther("/settings/people?saved=1#time-off")
 

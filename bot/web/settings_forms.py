@@ -266,6 +266,15 @@ def booking(document: dict[str, Any], form: Form, today: date) -> None:
     ]
     quiet = text(form, "quiet_hours", 200)
     reminders["quiet_hours"] = ranges(quiet) if quiet else []
+    names = {"whatsapp_template": "", "template_language": "en"}
+    names |= {"messenger_template": "", "messenger_template_language": "en_US"}
+    for key, default in names.items():
+        if key in form:  # a form from before these fields were on the page leaves them as they are
+            reminders[key] = text(form, key, 512) or default
+    for key in ("messages", "inbound_events"):  # retention (bot/retention.py); empty keeps everything
+        if f"retention_{key}" in form:
+            kept = "".join(text(form, f"retention_{key}", 20).split())
+            document.setdefault("retention", {})[key] = kept or "off"
 
 
 def replies(document: dict[str, Any], form: Form, today: date) -> None:

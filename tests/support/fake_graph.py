@@ -77,8 +77,30 @@ class GraphCall:
         return []
 
 
+INVALID_TOKEN = {
+    "error": {
+        "message": "Invalid OAuth access token - Cannot parse access token",
+        "type": "OAuthException",
+        "code": 190,
+        "fbtrace_id": "AFakeTrace",
+    }
+}
+
+
+def _unsupported_get(node: str) -> dict[str, Any]:
+    message = (
+        f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to missing "
+        "permissions, or does not support this operation."
+    )
+    return {"error": {"message": message, "type": "GraphMethodException", "code": 100, "error_subcode": 33}}
+
+
 class FakeGraph:
-    """Answers like the WhatsApp Cloud API; `fail_next` queues error responses for the next calls."""
+    """Answers like the WhatsApp Cloud API; `fail_next` queues error responses for the next calls.
+
+    Read-only GETs (what `jola doctor` asks) answer from what a test registers: `add_node` (a phone number,
+    Page, Instagram account or WhatsApp Business Account, readable with its token), `subscribe` (an app
+    installed on a WABA or Page) and `add_app` (the app's webhook subscriptions, read with its app token)."""
 
     def __init__(self) -> None:
         self.calls: list[GraphCall] = []
@@ -88,10 +110,19 @@ class FakeGraph:
         self._runner: web.AppRunner | None = None
         self._holds: dict[str, asyncio.Event] = {}
         self.url = ""
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.readers: dict[str, set[str]] = {}  # token -> the nodes it may read
+        self.me: dict[str, str] = {}  # token -> the node GET /me answers with
+        self.subscribed_apps: dict[str, list[dict[str, Any]]] = {}
+        self.apps: dict[str, tuple[str, list[dict[str, Any]]]] = {}  # app id -> (secret, subscriptions)
+        self.reads: list[tuple[str, str | None]] = []  # (path, token) of every GET
+        self.token_facts: dict[str, dict[str, Any]] = {}  # token -> what debug_token says of it
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/{version}/{asset}/messages", self._messages)
+        app.router.add_get("/{version}/{node}", self._node)
+        app.router.add_get("/{version}/{node}/{edge}", self._edge)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -110,6 +141,83 @@ class FakeGraph:
         payload = fixture_json(fixture) if fixture else (body if body is not None else {"error": {"code": 1}})
         for _ in range(times):
             self._failures.append((status, payload))
+
+    def add_node(self, node_id: str, token: str | None, *, me: bool = True, **fields: Any) -> None:
+        """A Graph object `token` may read (and, with `me`, the one its GET /me names)."""
+        self.nodes[node_id] = {"id": node_id, **fields}
+        if token is not None:
+            self.readers.setdefault(token, set()).add(node_id)
+            if me:
+                self.me[token] = node_id
+
+    def subscribe(
+        self, node_id: str, app_id: str, name: str = "Jola", fields: list[str] | None = None
+    ) -> None:
+        """The app installed on a WABA (no fields) or a Page (with the fields it gets)."""
+        if fields is None:
+            entry: dict[str, Any] = {"whatsapp_business_api_data": {"id": app_id, "name": name}}
+        else:
+            entry = {"id": app_id, "name": name, "subscribed_fields": fields}
+        self.subscribed_apps.setdefault(node_id, []).append(entry)
+
+    def add_app(self, app_id: str, secret: str, subscriptions: list[dict[str, Any]]) -> None:
+        """The app's webhook subscriptions ({"object", "callback_url", "fields": [names], "active"})."""
+        self.apps[app_id] = (secret, subscriptions)
+
+    def describe_token(
+        self, token: str, app_id: str, scopes: list[str], expires_at: int = 0, kind: str = "SYSTEM_USER"
+    ) -> None:
+        """What GET /debug_token?input_token=`token` answers (asked with an app token)."""
+        self.token_facts[token] = {
+            "app_id": app_id,
+            "type": kind,
+            "is_valid": True,
+            "expires_at": expires_at,
+            "scopes": scopes,
+        }
+
+    def _token(self, request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+        token = token or request.query.get("access_token")
+        self.reads.append((request.path, token))
+        return token
+
+    async def _node(self, request: web.Request) -> web.Response:
+        token = self._token(request)
+        node = request.match_info["node"]
+        if node == "debug_token":
+            if not any(token == f"{app}|{secret}" for app, (secret, _) in self.apps.items()):
+                return web.json_response(INVALID_TOKEN, status=400)
+            facts = self.token_facts.get(request.query.get("input_token", ""), {"is_valid": False})
+            return web.json_response({"data": facts})
+        if token not in self.readers:
+            return web.json_response(INVALID_TOKEN, status=400)
+        if node == "me":
+            node = self.me.get(token, "")
+        if node not in self.readers[token] or node not in self.nodes:
+            return web.json_response(_unsupported_get(node), status=400)
+        wanted = [f for f in request.query.get("fields", "id").split(",") if f]
+        found = self.nodes[node]
+        return web.json_response({f: found[f] for f in ["id", *wanted] if f in found})
+
+    async def _edge(self, request: web.Request) -> web.Response:
+        token = self._token(request)
+        node, edge = request.match_info["node"], request.match_info["edge"]
+        if edge == "subscriptions" and node in self.apps:
+            secret, subscriptions = self.apps[node]
+            if token != f"{node}|{secret}":
+                return web.json_response(INVALID_TOKEN, status=400)
+            data = [
+                {"active": True, **s, "fields": [{"name": f, "version": "v23.0"} for f in s["fields"]]}
+                for s in subscriptions
+            ]
+            return web.json_response({"data": data})
+        if token not in self.readers:
+            return web.json_response(INVALID_TOKEN, status=400)
+        if edge != "subscribed_apps" or node not in self.readers[token]:
+            return web.json_response(_unsupported_get(node), status=400)
+        return web.json_response({"data": self.subscribed_apps.get(node, [])})
 
     def hold(self, recipient: str) -> asyncio.Event:
         """Calls to `recipient` hang until the returned event is set (a slow platform, for one chat)."""

@@ -1,14 +1,14 @@
-"""reserved: filled in by the change that needs it (kept so the chain stays whole while work is parallel)
+"""no schema change: a step kept so the chain stays whole (it was reserved for API tokens, which needed none)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 09:00:00
 """
 
 from collections.abc import Sequence
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
