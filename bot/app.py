@@ -98,6 +98,26 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     )
     transport = GraphTransport(graph)
     transports: dict[int, Transport] = {c.id: transport for c in directory if c.transport == "graph"}
+    instagram_login = {
+        c.external_id
+        for b in config.businesses
+        for c in b.channels
+        if c.kind == "instagram" and c.login == "instagram"
+    }
+    if instagram_login:  # the Instagram API with Instagram Login: its tokens work only on its own host
+        instagram = GraphTransport(
+            GraphClient(
+                http,
+                config.meta.instagram_graph_api_url,
+                config.meta.graph_api_version,
+                config.sender.timeout_seconds,
+            )
+        )
+        transports |= {
+            c.id: instagram
+            for c in directory
+            if c.transport == "graph" and c.kind == "instagram" and c.external_id in instagram_login
+        }
     transports.update(playground)
     pipeline = Pipeline(db, config, clock, app[keys.METRICS], directory, app[keys.PROFILES], transports)
     app[keys.DATABASE] = db

@@ -197,8 +197,13 @@ class DatabaseConfig(_Section):
 
 class MetaConfig(_Section):
     app_secret: str = ""
+    # An app using the Instagram API with Instagram Login is shown a separate Instagram app secret; a
+    # delivery signed with either secret is accepted (other projects found Meta signing with both).
+    instagram_app_secret: str = ""
     verify_token: str = ""
     graph_api_url: str = "https://graph.facebook.com"
+    # Where channels with `login = "instagram"` send (Instagram Login tokens work only there).
+    instagram_graph_api_url: str = "https://graph.instagram.com"
     graph_api_version: str = "v23.0"
     app_id: str = ""
     oauth_redirect_url: str = ""
@@ -210,7 +215,7 @@ class MetaConfig(_Section):
             raise ValueError(f'"{value}" is not a Graph API version like "v23.0"')
         return value
 
-    @field_validator("graph_api_url")
+    @field_validator("graph_api_url", "instagram_graph_api_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
@@ -528,6 +533,9 @@ class ChannelConfig(_Section):
     # WhatsApp only: the WhatsApp Business Account the number belongs to (`jola doctor` checks our app is
     # subscribed to it).
     waba_id: str | None = Field(None, pattern=r"^\d{1,30}$")
+    # Instagram only: "facebook" (the linked Page's token, through graph_api_url) or "instagram" (the
+    # Instagram API with Instagram Login: an Instagram user token, through instagram_graph_api_url).
+    login: Literal["facebook", "instagram"] = "facebook"
 
     @field_validator("phone_number_id", "page_id", "account_id", "waba_id", mode="before")
     @classmethod
@@ -542,6 +550,8 @@ class ChannelConfig(_Section):
             raise ValueError(f'every {self.kind} channel needs "{field}"')
         if self.waba_id and self.kind != "whatsapp":
             raise ValueError('"waba_id" belongs to whatsapp channels only')
+        if self.login != "facebook" and self.kind != "instagram":
+            raise ValueError('"login" belongs to instagram channels only')
         return self
 
     @property
@@ -777,7 +787,7 @@ def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
         "server": ("secret_key",),
         "smtp": ("password",),
         "database": ("url",),
-        "meta": ("app_secret", "verify_token", "app_id", "graph_api_url"),
+        "meta": ("app_secret", "instagram_app_secret", "verify_token", "app_id", "graph_api_url"),
     }.items():
         for key in keys:
             value = environ.get(f"JOLA_{section.upper()}_{key.upper()}")

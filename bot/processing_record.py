@@ -66,7 +66,8 @@ MEASURES = {
         "Channel access tokens and staff's notes on clients are encrypted in the database (AES-256-GCM)"
     ),
     "no_encryption_at_rest": (
-        "No encryption keys are configured: notes and access tokens are stored unencrypted"
+        "Notes and access tokens are encrypted with a key Jola made itself (jola-keys.toml beside the "
+        "config): set security.encryption_keys, and keep the key apart from database backups"
     ),
     "https": "The staff app and the REST API are reached over HTTPS at {url}",
     "no_https": (

@@ -95,7 +95,8 @@ async def _receive(request: web.Request) -> web.Response:
     app = request.app
     metrics = app[keys.METRICS]
     raw = await _signed_body(request, metrics)
-    if not verify(raw, request.headers["X-Hub-Signature-256"], [app[keys.CONFIG].meta.app_secret]):
+    meta = app[keys.CONFIG].meta
+    if not verify(raw, request.headers["X-Hub-Signature-256"], [meta.app_secret, meta.instagram_app_secret]):
         metrics.count(metrics.deliveries, "-", "bad_signature")
         log.warning("event=webhook.rejected reason=bad_signature bytes=%d", len(raw))
         raise _refused(web.HTTPForbidden, "signature mismatch")

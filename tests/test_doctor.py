@@ -458,6 +458,26 @@ async def test_an_instagram_login_token_is_named_as_such(fake_graph: FakeGraph, 
     )
 
 
+async def test_an_instagram_login_channel_is_checked_on_its_own_host(
+    fake_graph: FakeGraph, tmp_path: Path
+) -> None:
+    instagram = FakeGraph()
+    await instagram.start()
+    try:
+        meta_knows_everything(fake_graph, "")
+        instagram.add_node(IG_ACCOUNT_ID, "IGAAJolaInstagramLoginToken", username="harbourclinic")
+        channels = [{**CHANNELS[2], "access_token": "IGAAJolaInstagramLoginToken", "login": "instagram"}]
+        data = live_config(sqlite(tmp_path), fake_graph.url, channels=channels)
+        data["meta"]["instagram_graph_api_url"] = instagram.url
+        result = await run_doctor(write_toml(tmp_path / "jola.toml", data))
+        assert result.line(f"ok    instagram {IG_ACCOUNT_ID}:") == (
+            f"ok    instagram {IG_ACCOUNT_ID}: Instagram Login token accepted; the account is @harbourclinic"
+        )
+        assert not any(line.startswith("FAIL  instagram") for line in result.out.splitlines())
+    finally:
+        await instagram.close()
+
+
 async def test_the_public_address_must_be_https_with_a_trusted_certificate(
     fake_graph: FakeGraph, tmp_path: Path
 ) -> None:

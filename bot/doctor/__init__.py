@@ -70,12 +70,17 @@ async def diagnose(config: Config, path: Path) -> Report:
     meta = config.meta
     async with aiohttp.ClientSession() as session:
         graph = GraphClient(session, meta.graph_api_url, meta.graph_api_version, GRAPH_TIMEOUT_SECONDS)
+        instagram = GraphClient(
+            session, meta.instagram_graph_api_url, meta.graph_api_version, GRAPH_TIMEOUT_SECONDS
+        )
         database, public, (app, app_ok) = await asyncio.gather(
             check_database(config), check_public_url(config, session), check_meta_app(config, graph)
         )
         channels = await asyncio.gather(
             *(
-                check_channel(config, business, channel, graph, app_ok)
+                check_channel(
+                    config, business, channel, instagram if channel.login == "instagram" else graph, app_ok
+                )
                 for business in config.businesses
                 for channel in business.channels
             )

@@ -174,10 +174,13 @@ async def check_channel(
         state = "is still the example value" if token else "is not set"
         return [said(FAIL, f"access_token {state}", TOKEN_FIX[kind])]
     try:
-        checks = [said(*await _identity(graph, kind, asset, token))]
+        if channel.login == "instagram":
+            checks = [said(*await _instagram_login_identity(graph, asset, token))]
+        else:
+            checks = [said(*await _identity(graph, kind, asset, token))]
     except SendError as err:
         return [said(*_refused(config, err, kind, asset, token))]
-    if checks[0].status == FAIL:
+    if checks[0].status == FAIL or channel.login == "instagram":  # Meta's token debugger is not its host's
         return checks
     if app_ok:
         checks.append(said(*await _token_facts(config, business, graph, kind, token)))
@@ -212,6 +215,16 @@ async def _identity(graph: GraphClient, kind: str, asset: str, token: str) -> tu
     return OK, "token accepted; the account is " + (f"@{username}" if username else asset), ""
 
 
+async def _instagram_login_identity(graph: GraphClient, asset: str, token: str) -> tuple[Status, str, str]:
+    """An Instagram Login token names its professional account as `user_id` (the id deliveries carry)."""
+    found = await graph.get("me", token, {"fields": "user_id,username"})
+    if str(found.get("user_id") or found.get("id")) != asset:
+        said = found.get("user_id") or found.get("id")
+        return FAIL, f"the Instagram Login token is for account {said}, not {asset}", ID_FIX["instagram"]
+    username = found.get("username")
+    return OK, "Instagram Login token accepted; the account is " + (f"@{username}" if username else asset), ""
+
+
 def _refused(config: Config, err: SendError, kind: str, asset: str, token: str) -> tuple[Status, str, str]:
     if err.transient:
         return FAIL, f"Meta did not answer ({err.reason})", _reach(config)
@@ -219,9 +232,8 @@ def _refused(config: Config, err: SendError, kind: str, asset: str, token: str) 
         if kind == "instagram" and token.startswith("IG"):
             return (
                 FAIL,
-                f"this is an Instagram Login token, which only graph.instagram.com takes; Jola sends "
-                f"Instagram replies through meta.graph_api_url ({config.meta.graph_api_url})",
-                TOKEN_FIX[kind],
+                "this is an Instagram Login token, which only graph.instagram.com takes",
+                'set login = "instagram" on this channel (and meta.instagram_app_secret): docs/going-live.md',
             )
         return FAIL, f"Meta does not accept the access token ({err.reason})", TOKEN_FIX[kind]
     if err.code == 100 and err.subcode == 33:
