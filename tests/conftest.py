@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,8 +57,14 @@ class DatabaseTarget:
 
 @pytest.fixture(params=BACKENDS)
 async def database(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[DatabaseTarget]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield DatabaseTarget(f"sqlite+aiosqlite:///{tmp_path / 'jola.db'}")
+    async for target in database_at(request.param, tmp_path):
+        yield target
+
+
+async def database_at(backend: str, folder: Path) -> AsyncIterator[DatabaseTarget]:
+    """A SQLite file in `folder`, or a fresh schema on the test PostgreSQL (dropped afterwards)."""
+    if backend == "sqlite":
+        yield DatabaseTarget(f"sqlite+aiosqlite:///{folder / 'jola.db'}")
         return
     if not POSTGRES_URL:
         pytest.skip("JOLA_TEST_POSTGRES_URL is not set")

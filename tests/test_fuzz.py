@@ -15,7 +15,6 @@ import itertools
 import json
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +24,7 @@ import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.channels import instagram, messenger, whatsapp
@@ -34,14 +33,13 @@ from bot.channels.parsing import Parsed
 from bot.signature import sign
 from bot.webhook import parse_json
 from flows.messages import ChannelKind, EchoMessage, InboundMessage, StatusUpdate
-from storage.db import Database
 from storage.models import InboundEvent, Message
 from tests.conftest import (
     BACKENDS,
-    POSTGRES_URL,
     DatabaseTarget,
     Jola,
     SettableClock,
+    database_at,
     make_config,
     start_jola,
 )
@@ -329,30 +327,12 @@ class Served:
         self.ids: dict[str, str] = {}  # placeholder kind -> a real id of it, for the API's routes
 
 
-async def _database(backend: str, folder: Path) -> AsyncIterator[DatabaseTarget]:
-    if backend == "sqlite":
-        yield DatabaseTarget(f"sqlite+aiosqlite:///{folder / 'jola.db'}")
-        return
-    if not POSTGRES_URL:
-        pytest.skip("JOLA_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(POSTGRES_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield DatabaseTarget(POSTGRES_URL, schema)
-    finally:
-        async with admin.engine.begin() as conn:
-            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        await admin.dispose()
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=BACKENDS)
 async def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Served]:
     """One Jola for the whole module (per backend): three channels, two practitioners, a booked client."""
-    async for database in _database(request.param, tmp_path_factory.mktemp("fuzz")):
+    async for database in database_at(request.param, tmp_path_factory.mktemp("fuzz")):
         graph = FakeGraph()
         await graph.start()
         config = make_config(

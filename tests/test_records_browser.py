@@ -15,12 +15,13 @@ from tests.conftest import DatabaseTarget, Jola, WhatsAppClient
 from tests.support.browser import MISSING, chromium, missing
 from tests.support.clinic import clinic
 from tests.support.fake_graph import FakeGraph
-from tests.support.staff import PASSWORD, add_account
+from tests.support.staff import add_account
+from tests.test_web_settings_browser import log_in, url
 
 if missing():
     pytest.skip(MISSING, allow_module_level=True)
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -38,18 +39,6 @@ async def jola(database: DatabaseTarget, fake_graph: FakeGraph) -> AsyncIterator
         yield running
 
 
-def url(jola: Jola, path: str) -> str:
-    return str(jola.client.make_url(path))
-
-
-async def log_in(page: Page, jola: Jola) -> None:
-    await page.goto(url(jola, "/login"))
-    await page.get_by_label("Email").fill("olga@harbour.example")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
-    await expect(page.get_by_role("link", name="Settings")).to_be_visible()
-
-
 async def anna(jola: Jola) -> int:
     await WhatsAppClient(jola, wa_id="4511111111", name="Anna Jensen", user_id=None).says("hi")
     async with jola.db.read() as session:
@@ -64,7 +53,7 @@ async def test_an_owner_corrects_and_restricts_a_client_then_reads_the_audit_log
     client_id = await anna(jola)
     context = await browser.new_context()
     page = await context.new_page()
-    await log_in(page, jola)
+    await log_in(page, jola, "olga@harbour.example")
     await page.goto(url(jola, f"/clients/{client_id}"))
     await page.get_by_text("Correct the details").click()
     phone = page.get_by_label("Phone", exact=True)
@@ -100,7 +89,7 @@ async def test_the_record_and_the_audit_log_fit_a_phone(jola: Jola, browser: Bro
     client_id = await anna(jola)
     context = await browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
     page = await context.new_page()
-    await log_in(page, jola)
+    await log_in(page, jola, "olga@harbour.example")
     for path in (f"/clients/{client_id}", "/audit"):
         await page.goto(url(jola, path))
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +20,9 @@ from tests.conftest import DatabaseTarget, Jola, SettableClock, WhatsAppClient
 from tests.support.clinic import appointments, booked_client, clinic
 from tests.support.fake_graph import FakeGraph, GraphCall
 from tests.support.payloads import whatsapp_message
+
+if TYPE_CHECKING:
+    from tests.test_page_conversations import PageClient
 
 ZONE = ZoneInfo("Europe/Copenhagen")
 TEMPLATE = {"whatsapp_template": "appointment_reminder", "template_language": "en"}
@@ -448,6 +452,18 @@ async def test_outside_the_window_messenger_uses_its_tag_and_instagram_is_skippe
             )
 
 
+async def booked_on_messenger(jola: Jola) -> PageClient:
+    """Anna, who booked a massage on Friday at 10 on Messenger (no phone number given)."""
+    from tests.test_page_conversations import PageClient
+
+    client = PageClient(jola, "messenger")
+    await client.says("massage friday at 10")
+    await client.says("Anna Jensen")
+    await client.taps("Skip")
+    await client.taps("Yes, book it")
+    return client
+
+
 UTILITY = {
     "lead_times": ["24h"],
     "messenger_template": "appointment_update",
@@ -459,14 +475,10 @@ async def test_outside_the_window_messenger_prefers_the_utility_template_whose_b
     database: DatabaseTarget, fake_graph: FakeGraph
 ) -> None:
     from tests.support.page_payloads import messenger_postback
-    from tests.test_page_conversations import CHANNELS, PSID, PageClient
+    from tests.test_page_conversations import CHANNELS, PSID
 
     async with clinic(database, fake_graph, channels=CHANNELS, reminders=UTILITY) as (jola, clock):
-        client = PageClient(jola, "messenger")
-        await client.says("massage friday at 10")
-        await client.says("Anna Jensen")
-        await client.taps("Skip")
-        await client.taps("Yes, book it")
+        client = await booked_on_messenger(jola)
         [appointment] = await appointments(jola)
         clock.current = local(2026, 11, 26, 10, 0)  # the window closed on Wednesday morning
         await run_reminders(jola)
@@ -505,14 +517,10 @@ async def test_outside_the_window_messenger_prefers_the_utility_template_whose_b
 async def test_a_utility_template_meta_refuses_falls_back_to_the_tag(
     database: DatabaseTarget, fake_graph: FakeGraph
 ) -> None:
-    from tests.test_page_conversations import CHANNELS, PageClient
+    from tests.test_page_conversations import CHANNELS
 
     async with clinic(database, fake_graph, channels=CHANNELS, reminders=UTILITY) as (jola, clock):
-        client = PageClient(jola, "messenger")
-        await client.says("massage friday at 10")
-        await client.says("Anna Jensen")
-        await client.taps("Skip")
-        await client.taps("Yes, book it")
+        client = await booked_on_messenger(jola)
         clock.current = local(2026, 11, 26, 10, 0)
         refused = {"error": {"message": "(#10) Application does not have permission for this action",
                              "type": "OAuthException", "code": 10, "fbtrace_id": "A"}}  # fmt: skip
@@ -533,14 +541,10 @@ async def test_a_utility_template_meta_refuses_falls_back_to_the_tag(
 async def test_when_meta_refuses_the_utility_template_and_the_tag_staff_see_both(
     database: DatabaseTarget, fake_graph: FakeGraph
 ) -> None:
-    from tests.test_page_conversations import CHANNELS, PageClient
+    from tests.test_page_conversations import CHANNELS
 
     async with clinic(database, fake_graph, channels=CHANNELS, reminders=UTILITY) as (jola, clock):
-        client = PageClient(jola, "messenger")
-        await client.says("massage friday at 10")
-        await client.says("Anna Jensen")
-        await client.taps("Skip")
-        await client.taps("Yes, book it")
+        client = await booked_on_messenger(jola)
         clock.current = local(2026, 11, 26, 10, 0)
         fake_graph.fail_next(2, status=400, fixture="error_messenger_outside_window")
         await run_reminders(jola)

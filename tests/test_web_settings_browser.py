@@ -37,9 +37,10 @@ def url(jola: Jola, path: str) -> str:
     return str(jola.client.make_url(path))
 
 
-async def log_in(page: Page, jola: Jola) -> None:
+async def log_in(page: Page, jola: Jola, email: str = "olivia@harbour.example") -> None:
+    """Logged in as the owner: the Settings link shows."""
     await page.goto(url(jola, "/login"))
-    await page.get_by_label("Email").fill("olivia@harbour.example")
+    await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("link", name="Settings")).to_be_visible()
